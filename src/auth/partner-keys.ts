@@ -1,0 +1,104 @@
+import { importJWK, type JWK } from "jose";
+
+/** A partner's registered public key, as the signature check needs it. */
+export interface PartnerKey {
+  partnerId: string;
+  kid: string;
+  alg: "EdDSA" | "ES256";
+  key: CryptoKey;
+}
+
+/**
+ * Imported keys, cached per isolate: importing is the costly part of a check. The cache never
+ * decides whether a key is still valid: the request's single D1 round trip re-reads the key's
+ * and the partner's status, so a revocation or suspension takes effect at once.
+ */
+const MAX_CACHED_KEYS = 1_000;
+const cache = new Map<string, PartnerKey>();
+
+function cacheKey(partnerId: string, kid: string): string {
+  return `${partnerId}\u0000${kid}`;
+}
+
+export async function loadPartnerKey(db: D1Database, partnerId: string, kid: string): Promise<PartnerKey | undefined> {
+  const cached = cache.get(cacheKey(partnerId, kid));
+  if (cached) return cached;
+  const row = await db
+    .prepare("SELECT alg, public_jwk FROM partner_keys WHERE partner_id = ?1 AND kid = ?2 AND revoked_at IS NULL")
+    .bind(partnerId, kid)
+    .first<{ alg: "EdDSA" | "ES256"; public_jwk: string }>();
+  if (!row) return undefined;
+  const key = (await importJWK(JSON.parse(row.public_jwk) as JWK, row.alg)) as CryptoKey;
+  const entry: PartnerKey = { partnerId, kid, alg: row.alg, key };
+  if (cache.size >= MAX_CACHED_KEYS) cache.clear();
+  cache.set(cacheKey(partnerId, kid), entry);
+  return entry;
+}
+
+/** Drops a key from this isolate's cache (after a revocation, to free memory early). */
+export function forgetPartnerKey(partnerId: string, kid: string): void {
+  cache.delete(cacheKey(partnerId, kid));
+}
+
+export interface CallerStatus {
+  keyActive: boolean;
+  partnerStatus: "active" | "suspended" | undefined;
+  partnerName: string | undefined;
+}
+
+/** The key's and partner's status right now (used on failure paths to answer in spec order). */
+export async function readCallerStatus(db: D1Database, partnerId: string, kid: string): Promise<CallerStatus> {
+  const row = await db
+    .prepare(
+      `SELECT k.revoked_at IS NULL AS key_active, p.status, p.name
+         FROM partner_keys k JOIN partners p ON p.id = k.partner_id
+        WHERE k.partner_id = ?1 AND k.kid = ?2`,
+    )
+    .bind(partnerId, kid)
+    .first<{ key_active: number; status: "active" | "suspended"; name: string }>();
+  return {
+    keyActive: row?.key_active === 1,
+    partnerStatus: row?.status,
+    partnerName: row?.name,
+  };
+}
+
+/**
+ * One round trip that re-reads the caller's status and records the jti only if the key is
+ * active and the partner is active. The insert is atomic: of two requests with one jti, only
+ * one changes a row. A jti row past its expiry may be taken again.
+ */
+export async function admitRequest(
+  db: D1Database,
+  args: { partnerId: string; kid: string; jti: string; now: number; nonceExpiresAt: number },
+): Promise<CallerStatus & { fresh: boolean }> {
+  const { partnerId, kid, jti, now, nonceExpiresAt } = args;
+  const [statusResult, insertResult] = await db.batch([
+    db
+      .prepare(
+        `SELECT k.revoked_at IS NULL AS key_active, p.status, p.name
+           FROM partner_keys k JOIN partners p ON p.id = k.partner_id
+          WHERE k.partner_id = ?1 AND k.kid = ?2`,
+      )
+      .bind(partnerId, kid),
+    db
+      .prepare(
+        `INSERT INTO request_nonces (partner_id, jti, expires_at)
+         SELECT ?1, ?3, ?4 WHERE EXISTS (
+           SELECT 1 FROM partner_keys k JOIN partners p ON p.id = k.partner_id
+            WHERE k.partner_id = ?1 AND k.kid = ?2 AND k.revoked_at IS NULL AND p.status = 'active')
+         ON CONFLICT (partner_id, jti) DO UPDATE SET expires_at = excluded.expires_at
+          WHERE request_nonces.expires_at <= ?5`,
+      )
+      .bind(partnerId, kid, jti, nonceExpiresAt, now),
+  ]);
+  const row = (statusResult?.results?.[0] ?? undefined) as
+    | { key_active: number; status: "active" | "suspended"; name: string }
+    | undefined;
+  return {
+    keyActive: row?.key_active === 1,
+    partnerStatus: row?.status,
+    partnerName: row?.name,
+    fresh: (insertResult?.meta.changes ?? 0) === 1,
+  };
+}

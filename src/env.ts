@@ -1,0 +1,12 @@
+/** Bindings and configuration of the worker (wrangler.toml, secrets, `.dev.vars`). */
+export interface Env {
+  DB: D1Database;
+  /** Coalition settlement currency, e.g. "CNY". */
+  SETTLEMENT_CURRENCY: string;
+  /** JSON public JWK set `{ "keys": [...] }` that operator tokens are verified against. */
+  OPERATOR_JWKS: string;
+  /** JSON private JWK (with `kid` and `alg`) that signs settlement reports. Never an operator key. */
+  STATEMENT_SIGNING_JWK: string;
+  /** "1" exposes the bare baseline routes used by `npm run bench`. */
+  BENCH_ROUTES?: string;
+}

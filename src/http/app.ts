@@ -1,0 +1,88 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import { operatorToken } from "../auth/operator-token";
+import { partnerSignature } from "../auth/partner-signature";
+import type { AppEnv } from "./context";
+import { ApiError } from "./errors";
+import { requestContext } from "./request-context";
+import { validationHook } from "./validation";
+
+/** A router whose routes validate with the shared hook (contract-shaped 400s). */
+export function newRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}
+
+export type RouteModule = (router: OpenAPIHono<AppEnv>) => void;
+
+export interface AppRoutes {
+  partner: RouteModule[];
+  operator: RouteModule[];
+  public: RouteModule[];
+}
+
+export function createApp(routes: AppRoutes): OpenAPIHono<AppEnv> {
+  const app = newRouter();
+  app.use("*", requestContext());
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "CoalitionSignature", {
+    type: "apiKey",
+    in: "header",
+    name: "Coalition-Signature",
+    description:
+      "A compact JWS (typ coalition-request+jwt, alg EdDSA or ES256, kid = the partner key id) over the claims iss, iat, jti, htm, htu, bh and idk (partner-api.md §2).",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "OperatorToken", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "An operator JWT (EdDSA or ES256) with sub, iat, exp and scope (admin or read).",
+  });
+
+  const partner = newRouter();
+  partner.use("*", partnerSignature());
+  for (const register of routes.partner) register(partner);
+  app.route("/v1", partner);
+
+  const operator = newRouter();
+  operator.use("*", operatorToken());
+  for (const register of routes.operator) register(operator);
+  app.route("/admin/v1", operator);
+
+  for (const register of routes.public) register(app);
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Coalition points exchange",
+      version: "1",
+      description: "Partner API (/v1, signed requests) and operator API (/admin/v1, bearer tokens).",
+    },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+
+  app.notFound((c) => {
+    const error = new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+    return c.json(error.body(c.get("requestId")), 404);
+  });
+  app.onError((err, c) => {
+    const error = toApiError(err);
+    if (error.status >= 500) console.error("request failed", c.get("requestId"), err);
+    return c.json(error.body(c.get("requestId")), error.status as 400);
+  });
+  return app;
+}
+
+/** Everything a client can cause maps to a 4xx; only our own faults are 5xx. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return new ApiError("body_too_large", "the request body is too large");
+    // Hono's JSON validator: malformed JSON or a wrong Content-Type.
+    return new ApiError("invalid_body", err.message || "the request body is not valid JSON");
+  }
+  if (err instanceof Error && /D1_ERROR|SQLITE_BUSY|Network connection lost|storage/i.test(err.message)) {
+    return new ApiError("unavailable", "the ledger is temporarily unavailable; retry with the same Idempotency-Key");
+  }
+  return new ApiError("internal", "internal error; retry with the same Idempotency-Key");
+}

@@ -1,0 +1,29 @@
+import type { Env } from "../env";
+
+/** What the partner-signature middleware establishes about the caller. */
+export interface PartnerPrincipal {
+  id: string;
+  name: string;
+  kid: string;
+  /** The `idk` claim, equal to the `Idempotency-Key` header when present. */
+  idempotencyKey: string | undefined;
+}
+
+/** What the operator-token middleware establishes about the caller. */
+export interface OperatorPrincipal {
+  sub: string;
+  scopes: ReadonlySet<string>;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    /** Raw request body bytes, read once (signatures and idempotency hash them). */
+    rawBody: Uint8Array;
+    partner: PartnerPrincipal;
+    operator: OperatorPrincipal;
+    /** The server clock for this request, in ms; one reading per request. */
+    now: number;
+  };
+}

@@ -1,0 +1,31 @@
+import type { Env } from "../env";
+import { RETENTION_MS } from "../http/idempotency";
+import { pruneIdempotencyKeys, pruneRequestNonces } from "./prune";
+
+/**
+ * The Cron Trigger's work. Every job is bounded (chunks, a cap per run) and idempotent, so a
+ * late, repeated or overlapping run is harmless; what a run leaves, the next one continues.
+ */
+export interface Job {
+  name: string;
+  run: (env: Env, now: number) => Promise<Record<string, number>>;
+}
+
+export const JOBS: Job[] = [
+  { name: "prune-request-nonces", run: async (env, now) => ({ ...(await pruneRequestNonces(env.DB, now)) }) },
+  { name: "prune-idempotency-keys", run: async (env, now) => ({ ...(await pruneIdempotencyKeys(env.DB, now, RETENTION_MS)) }) },
+];
+
+export async function runScheduled(env: Env, now: number, jobs: Job[] = JOBS): Promise<Record<string, Record<string, number>>> {
+  const report: Record<string, Record<string, number>> = {};
+  for (const job of jobs) {
+    try {
+      report[job.name] = await job.run(env, now);
+    } catch (error) {
+      // One failing job must not stop the others; the next run retries it.
+      console.error(`job ${job.name} failed`, error);
+      report[job.name] = { failed: 1 };
+    }
+  }
+  return report;
+}

@@ -1,0 +1,24 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { RouteModule } from "../http/app";
+import { errorResponses, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+
+/** `GET /v1/partner`: who the signature says the caller is (a cheap signed call to try first). */
+export const whoamiRoutes: RouteModule = (r) => {
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/partner",
+      tags: ["Partner"],
+      summary: "The calling partner, as its signature identifies it",
+      security: [{ CoalitionSignature: [] }],
+      responses: {
+        200: jsonResponse("The caller", z.object({ partner: z.object({ id: z.string(), name: z.string(), kid: z.string() }) })),
+        ...errorResponses(...PARTNER_AUTH_ERRORS),
+      },
+    }),
+    (c) => {
+      const p = c.get("partner");
+      return c.json({ partner: { id: p.id, name: p.name, kid: p.kid } }, 200);
+    },
+  );
+};

@@ -1,0 +1,98 @@
+import { auditStatement } from "../audit/log";
+import { toRfc3339 } from "../db/time";
+import { formatMicros } from "../rates/micros";
+
+/** Partners and their keys in D1 (operator-api.md "Partners and keys"). */
+
+export interface PartnerRow {
+  id: string;
+  name: string;
+  status: "active" | "suspended";
+  funding_mode: "prepaid" | "postpaid";
+  prepaid_balance_micros: number;
+  credit_limit_micros: number;
+  exposure_micros: number;
+  pending_days: number;
+  hold_ttl_seconds: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface KeyRow {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export async function getPartner(db: D1Database, id: string): Promise<PartnerRow | null> {
+  return db.prepare("SELECT * FROM partners WHERE id = ?").bind(id).first<PartnerRow>();
+}
+
+export async function listPartners(db: D1Database, opts: { limit: number; afterId?: string }): Promise<PartnerRow[]> {
+  const r = await db
+    .prepare("SELECT * FROM partners WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2")
+    .bind(opts.afterId ?? null, opts.limit)
+    .all<PartnerRow>();
+  return r.results;
+}
+
+export async function listKeys(db: D1Database, partnerId: string): Promise<KeyRow[]> {
+  const r = await db
+    .prepare(
+      "SELECT kid, alg, public_jwk, created_at, revoked_at FROM partner_keys WHERE partner_id = ? ORDER BY created_at, kid LIMIT 100",
+    )
+    .bind(partnerId)
+    .all<KeyRow>();
+  return r.results;
+}
+
+/** The units a partner earns and burns in, from its rate card in force (empty before one exists). */
+export async function partnerUnits(db: D1Database, partnerId: string, now: number): Promise<{ earn: string[]; burn: string[] }> {
+  const row = await db
+    .prepare(
+      `SELECT earn, burn FROM rate_cards WHERE partner_id = ?1 AND effective_from <= ?2
+        ORDER BY effective_from DESC, created_at DESC LIMIT 1`,
+    )
+    .bind(partnerId, now)
+    .first<{ earn: string; burn: string }>();
+  if (!row) return { earn: [], burn: [] };
+  const units = (json: string) => (JSON.parse(json) as { unit: string }[]).map((r) => r.unit);
+  return { earn: units(row.earn), burn: units(row.burn) };
+}
+
+export function renderPartner(p: PartnerRow, currency: string, units?: { earn: string[]; burn: string[] }, keys?: KeyRow[]) {
+  const money = (micros: number) => ({ value: formatMicros(micros), unit: currency });
+  return {
+    id: p.id,
+    name: p.name,
+    status: p.status,
+    funding:
+      p.funding_mode === "prepaid"
+        ? { mode: "prepaid" as const, balance: money(p.prepaid_balance_micros), exposure: money(p.exposure_micros) }
+        : {
+            mode: "postpaid" as const,
+            credit_limit: money(p.credit_limit_micros),
+            exposure: money(p.exposure_micros),
+            available_credit: money(p.credit_limit_micros - p.exposure_micros),
+          },
+    pending_days: p.pending_days,
+    hold_ttl_seconds: p.hold_ttl_seconds,
+    ...(units ? { earn_units: units.earn, burn_units: units.burn } : {}),
+    ...(keys
+      ? {
+          keys: keys.map((k) => ({
+            kid: k.kid,
+            alg: k.alg,
+            status: k.revoked_at === null ? "active" : "revoked",
+            created_at: toRfc3339(k.created_at),
+            ...(k.revoked_at === null ? {} : { revoked_at: toRfc3339(k.revoked_at) }),
+          })),
+        }
+      : {}),
+    created_at: toRfc3339(p.created_at),
+  };
+}
+
+export { auditStatement };
