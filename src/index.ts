@@ -3,13 +3,21 @@ import { createApp } from "./http/app";
 import { benchRoutes } from "./http/bench";
 import { publicRoutes } from "./http/public";
 import { runScheduled } from "./jobs/scheduled";
+import { memberRoutes } from "./members/routes";
+import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
 import { partnerRoutes } from "./operator/partners";
+import { rateCardRoutes } from "./operator/rate-cards";
+import { burnRoutes } from "./partner-api/burns";
+import { earnRoutes } from "./partner-api/earn";
+import { quoteRoutes } from "./partner-api/quote";
+import { reversalRoutes } from "./partner-api/reversals";
+import { transactionRoutes } from "./partner-api/transactions";
 import { whoamiRoutes } from "./partner-api/whoami";
 
 export const app = createApp({
-  partner: [whoamiRoutes],
-  operator: [partnerRoutes, auditRoutes],
+  partner: [whoamiRoutes, memberRoutes, quoteRoutes, earnRoutes, burnRoutes, reversalRoutes, transactionRoutes],
+  operator: [partnerRoutes, auditRoutes, rateCardRoutes, adjustmentRoutes],
   public: [publicRoutes, benchRoutes],
 });
 

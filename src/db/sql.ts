@@ -27,3 +27,26 @@ export function sqlInt(value: bigint): number {
   }
   return Number(value);
 }
+
+/** Decimal text of an integer expression scaled by 10^-scale (scale 0..18), exact: 1234, 2 → "12.34". */
+export function sqlScaledText(expr: string, scale: number): string {
+  if (!Number.isInteger(scale) || scale < 0 || scale > 18) throw new RangeError(`bad scale ${scale}`);
+  if (scale === 0) return `printf('%d', ${expr})`;
+  const x = `(${expr})`;
+  const p = 10 ** scale;
+  return `printf('%s%d.%0${scale}d', CASE WHEN ${x} < 0 THEN '-' ELSE '' END, abs(${x}) / ${p}, abs(${x}) % ${p})`;
+}
+
+/** Drops null members of a JSON object (RFC 7396 merge of the object into {}). */
+export function sqlJsonWithoutNulls(objectExpr: string): string {
+  return `json_patch('{}', ${objectExpr})`;
+}
+
+/**
+ * Renumbers the numbered parameters (?1, ?2, …) of `sql` by `offset`, so fragments can be
+ * composed into one statement. Fragments must use numbered parameters only.
+ */
+export function shiftParams(sql: string, offset: number): string {
+  if (/\?(?!\d)/.test(sql)) throw new Error("SQL fragments must use numbered parameters (?1, ?2, …)");
+  return sql.replace(/\?(\d+)/g, (_, d: string) => `?${Number(d) + offset}`);
+}

@@ -60,6 +60,8 @@ export const ERROR_CODES = {
   partner_credit_limit: { status: 422, type: "invalid_request" },
   occurred_at_out_of_window: { status: 422, type: "invalid_request" },
   no_rate_card: { status: 422, type: "invalid_request" },
+  amount_too_small: { status: 422, type: "invalid_request" },
+  amount_too_large: { status: 422, type: "invalid_request" },
   // 429
   rate_limited: { status: 429, type: "rate_limited" },
   // 5xx

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { guardStatement, guardViolated } from "../db/guard";
 import { randomToken } from "../db/ids";
+import { shiftParams } from "../db/sql";
 import type { AppEnv } from "./context";
 import { ApiError, isStoredOutcome } from "./errors";
 
@@ -141,10 +142,10 @@ function claimGuard(db: D1Database, claim: Claim): D1PreparedStatement {
 async function commit(db: D1Database, claim: Claim, outcome: Outcome): Promise<Response> {
   const store = db
     .prepare(
-      `UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = (${outcome.body.sql})
-        WHERE scope = ? AND key = ? AND claim_token = ? RETURNING response_status, response_body`,
+      `UPDATE idempotency_keys SET state = 'done', response_status = ?1, response_body = (${shiftParams(outcome.body.sql, 4)})
+        WHERE scope = ?2 AND key = ?3 AND claim_token = ?4 RETURNING response_status, response_body`,
     )
-    .bind(outcome.status, ...outcome.body.binds, claim.scope, claim.key, claim.token);
+    .bind(outcome.status, claim.scope, claim.key, claim.token, ...outcome.body.binds);
   const results = await db.batch([claimGuard(db, claim), ...outcome.statements, store]);
   const row = results[results.length - 1]?.results?.[0] as { response_status: number; response_body: string } | undefined;
   if (!row) throw new Error("idempotent commit stored no response");

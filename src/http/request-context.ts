@@ -22,5 +22,10 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     if (body.byteLength > MAX_BODY_BYTES) throw new ApiError("body_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`);
     c.set("rawBody", body);
     await next();
+    // Responses built as raw Response objects (idempotent replays) get the header too.
+    if (!c.res.headers.has("Request-Id")) {
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set("Request-Id", requestId);
+    }
   };
 }

@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import { RETENTION_MS } from "../http/idempotency";
+import { expireLots, releasePendingEarns, voidExpiredHolds } from "../ledger/expire";
 import { pruneIdempotencyKeys, pruneRequestNonces } from "./prune";
 
 /**
@@ -12,6 +13,9 @@ export interface Job {
 }
 
 export const JOBS: Job[] = [
+  { name: "void-expired-holds", run: async (env, now) => ({ ...(await voidExpiredHolds(env.DB, now)) }) },
+  { name: "release-pending-earns", run: async (env, now) => ({ ...(await releasePendingEarns(env.DB, now)) }) },
+  { name: "expire-lots", run: async (env, now) => ({ ...(await expireLots(env.DB, now)) }) },
   { name: "prune-request-nonces", run: async (env, now) => ({ ...(await pruneRequestNonces(env.DB, now)) }) },
   { name: "prune-idempotency-keys", run: async (env, now) => ({ ...(await pruneIdempotencyKeys(env.DB, now, RETENTION_MS)) }) },
 ];

@@ -1,0 +1,20 @@
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Where a local run keeps its files. Everything under `.dev/` (and `.dev.vars`) is git-ignored. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const DEV_DIR = join(ROOT, ".dev");
+/** Generated key pairs (operator, statement signing, one per demo partner). Delete `.dev/` to start over. */
+export const KEYS_FILE = join(DEV_DIR, "keys.json");
+/** What a person or a test needs to call the local exchange (operator-api.md "Local development"). */
+export const LOCAL_FILE = join(DEV_DIR, "local.json");
+/** The local D1 database (`wrangler … --persist-to .dev/state`), so keys and data are reset together. */
+export const STATE_DIR = join(DEV_DIR, "state");
+/** Secrets for `wrangler dev` (dotenv format). */
+export const DEV_VARS_FILE = join(ROOT, ".dev.vars");
+export const WRANGLER_TOML = join(ROOT, "wrangler.toml");
+
+/** A path as shown to a person: relative to the project root. */
+export function shown(path: string): string {
+  return path.startsWith(`${ROOT}/`) ? path.slice(ROOT.length + 1) : path;
+}

@@ -1,0 +1,269 @@
+/**
+ * Members and their links to partners (partner-api.md §4). A member (`mbr_…`) has one account
+ * shared by every partner; each partner knows it by its own `member_ref` (table `member_links`).
+ * A partner sees only members linked to it.
+ */
+import { guardStatement } from "../db/guard";
+import { newId } from "../db/ids";
+
+/** A member_ref as the contract allows it: 1 to 128 of [A-Za-z0-9._:-], not starting with `mbr_`. */
+export const MEMBER_REF_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function isValidMemberRef(ref: string): boolean {
+  return MEMBER_REF_PATTERN.test(ref) && !ref.startsWith("mbr_");
+}
+
+/** A link code lives this long (§4: valid 10 minutes). */
+export const LINK_CODE_TTL_MS = 10 * 60 * 1000;
+/** 32 symbols without 0/O and 1/I, so a code read aloud or typed is unambiguous (5 bits each). */
+const LINK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+const LINK_CODE_LENGTH = 12;
+
+/** A fresh single-use link code: 12 symbols, 60 bits from the crypto RNG. */
+export function newLinkCode(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(LINK_CODE_LENGTH));
+  let out = "";
+  for (const b of bytes) out += LINK_CODE_ALPHABET[b & 31];
+  return out;
+}
+
+/** What a member typed, as stored: case and separators (spaces, hyphens) do not matter. */
+export function normalizeLinkCode(code: string): string {
+  return code.replace(/[\s-]/g, "").toUpperCase();
+}
+
+/**
+ * SQL subquery for the member linked to (partner, ref); NULL when there is none. `partner` and
+ * `ref` are SQL expressions (usually `?n` binds).
+ */
+export function sqlMemberId(partner: string, ref: string): string {
+  return `(SELECT member_id FROM member_links WHERE partner_id = ${partner} AND member_ref = ${ref})`;
+}
+
+export interface ResolvedMember {
+  memberId: string;
+  /** When the member was created (ms), at whichever partner enrolled it. */
+  createdAt: number;
+}
+
+/** The member this partner knows as `memberRef`, or undefined (the API's `member_not_found`). */
+export async function resolveMember(db: D1Database, partnerId: string, memberRef: string): Promise<ResolvedMember | undefined> {
+  const row = await db
+    .prepare(
+      `SELECT m.id, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
+        WHERE l.partner_id = ?1 AND l.member_ref = ?2`,
+    )
+    .bind(partnerId, memberRef)
+    .first<{ id: string; created_at: number }>();
+  return row ? { memberId: row.id, createdAt: row.created_at } : undefined;
+}
+
+// ---- Enrolment (PUT /v1/members/{member_ref}) ----
+
+/** Where the member enrolled (§4 `context`), for the risk rules on bulk sign-ups. Not stored here. */
+export interface EnrolmentContext {
+  ip: string;
+  deviceId?: string;
+}
+
+export interface EnrolmentRequest {
+  partnerId: string;
+  memberRef: string;
+  /** Normalized (normalizeLinkCode); absent: enrol a new member. */
+  linkCode?: string;
+  context: EnrolmentContext;
+  now: number;
+}
+
+export interface EnrolledMember {
+  memberId: string;
+  memberRef: string;
+  /** When the member was created (ms). */
+  createdAt: number;
+  /** When this partner's link was created (ms). */
+  linkedAt: number;
+  /** True when this call created the member or the link (201), false when it existed (200). */
+  created: boolean;
+}
+
+export interface EnrolmentBatch {
+  /** The statements of the one atomic batch, in order. Guards abort it with link_code_invalid / member_ref_conflict. */
+  statements: D1PreparedStatement[];
+  /** Reads the outcome from the batch's results; `statements` must be the last statements of the batch. */
+  outcome(results: D1Result[]): EnrolledMember;
+}
+
+/**
+ * THE enrolment write: builds the one batch that creates the member and/or the link for
+ * (partner, member_ref). Race-safe by construction: the batch runs atomically, and
+ *  - without a link code, the member row is inserted only when no link exists yet, and the link
+ *    only for that new member, so two simultaneous PUTs for one new ref create one member;
+ *  - with a link code, guards check in the same batch that the code is unknown/used/expired
+ *    (`link_code_invalid`) or conflicts with an existing link (`member_ref_conflict`), then the
+ *    code is used up and the link inserted. A ref already linked to the code's member is
+ *    returned as it is (200) and the code is not consumed.
+ * Statements of other checks (risk rules on enrolment) may be put before these, in the same
+ * batch; `context` is passed through for them and stored nowhere here.
+ */
+export function enrolmentBatch(db: D1Database, req: EnrolmentRequest): EnrolmentBatch {
+  const { partnerId, memberRef, linkCode, now } = req;
+  const read = db
+    .prepare(
+      `SELECT l.member_id, l.created_at AS linked_at, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
+        WHERE l.partner_id = ?1 AND l.member_ref = ?2`,
+    )
+    .bind(partnerId, memberRef);
+
+  const outcomeOf =
+    (createdIndex: number, statements: D1PreparedStatement[]) =>
+    (results: D1Result[]): EnrolledMember => {
+      // Statements of other checks may run before these in the same batch: ours are the tail.
+      const offset = results.length - statements.length;
+      const row = results[results.length - 1]?.results?.[0] as
+        | { member_id: string; linked_at: number; created_at: number }
+        | undefined;
+      if (!row) throw new Error("enrolment batch left no link");
+      return {
+        memberId: row.member_id,
+        memberRef,
+        createdAt: row.created_at,
+        linkedAt: row.linked_at,
+        created: results[offset + createdIndex]?.meta.changes === 1,
+      };
+    };
+
+  if (linkCode === undefined) {
+    const memberId = newId("mbr");
+    const statements = [
+      db
+        .prepare(
+          `INSERT INTO members (id, created_at, created_by)
+           SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM member_links WHERE partner_id = ?3 AND member_ref = ?4)`,
+        )
+        .bind(memberId, now, partnerId, memberRef),
+      db
+        .prepare(
+          `INSERT INTO member_links (partner_id, member_ref, member_id, created_at)
+           SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM members WHERE id = ?3)
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(partnerId, memberRef, memberId, now),
+      read,
+    ];
+    return { statements, outcome: outcomeOf(0, statements) };
+  }
+
+  const statements = [
+    // Unknown, used or expired; a used/expired code is fine only for a ref already linked to its member (a retry).
+    guardStatement(
+      db,
+      "link_code_invalid",
+      `NOT EXISTS (SELECT 1 FROM link_codes c WHERE c.code = ?1 AND (
+         (c.used_at IS NULL AND c.expires_at > ?4)
+         OR EXISTS (SELECT 1 FROM member_links l WHERE l.partner_id = ?2 AND l.member_ref = ?3 AND l.member_id = c.member_id)))`,
+      linkCode,
+      partnerId,
+      memberRef,
+      now,
+    ),
+    // The ref is linked to another member, or the code's member is linked to this partner under another ref.
+    guardStatement(
+      db,
+      "member_ref_conflict",
+      `EXISTS (SELECT 1 FROM link_codes c JOIN member_links l ON l.partner_id = ?2
+         WHERE c.code = ?1 AND ((l.member_ref = ?3 AND l.member_id <> c.member_id)
+                                OR (l.member_id = c.member_id AND l.member_ref <> ?3)))`,
+      linkCode,
+      partnerId,
+      memberRef,
+    ),
+    // Use the code up, unless the link already exists (then nothing changes).
+    db
+      .prepare(
+        `UPDATE link_codes SET used_at = ?4, used_by = ?2
+          WHERE code = ?1 AND used_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM member_links WHERE partner_id = ?2 AND member_ref = ?3)`,
+      )
+      .bind(linkCode, partnerId, memberRef, now),
+    db
+      .prepare(
+        `INSERT INTO member_links (partner_id, member_ref, member_id, created_at)
+         SELECT ?2, ?3, member_id, ?4 FROM link_codes WHERE code = ?1
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(linkCode, partnerId, memberRef, now),
+    read,
+  ];
+  return { statements, outcome: outcomeOf(3, statements) };
+}
+
+/** Runs the enrolment batch. Guard failures surface as D1 errors (map them with guardViolated). */
+export async function enrolMember(db: D1Database, req: EnrolmentRequest): Promise<EnrolledMember> {
+  const batch = enrolmentBatch(db, req);
+  return batch.outcome(await db.batch(batch.statements));
+}
+
+// ---- Link codes ----
+
+/** The statement that issues a link code for the member linked to (partner, ref); inserts nothing when there is none. */
+export function issueLinkCodeStatement(
+  db: D1Database,
+  args: { partnerId: string; memberRef: string; code: string; expiresAt: number },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO link_codes (code, member_id, issued_by, expires_at)
+       SELECT ?1, member_id, ?2, ?4 FROM member_links WHERE partner_id = ?2 AND member_ref = ?3`,
+    )
+    .bind(args.code, args.partnerId, args.memberRef, args.expiresAt);
+}
+
+// ---- Activity ----
+
+export interface ActivityRow {
+  seq: number;
+  id: string;
+  type: string;
+  status: string;
+  partner_id: string;
+  partner_name: string | null;
+  member_id: string;
+  points: number;
+  captured_points: number | null;
+  order_ref: string | null;
+  amount_value: string | null;
+  amount_unit: string | null;
+  rate: string | null;
+  booked_at: number;
+  available_at: number | null;
+  expires_at: number | null;
+}
+
+/** The member's transactions at every partner, newest first (by booking order), keyset by seq. */
+export async function listMemberActivity(
+  db: D1Database,
+  memberId: string,
+  opts: { limit: number; beforeSeq?: number },
+): Promise<ActivityRow[]> {
+  const result = await db
+    .prepare(
+      `SELECT t.seq, t.id, t.type, t.status, t.partner_id, p.name AS partner_name, t.member_id, t.points, t.captured_points,
+              t.order_ref, t.amount_value, t.amount_unit, t.rate, t.booked_at, t.available_at, t.expires_at
+         FROM transactions t LEFT JOIN partners p ON p.id = t.partner_id
+        WHERE t.member_id = ?1 AND (?2 IS NULL OR t.seq < ?2)
+        ORDER BY t.seq DESC LIMIT ?3`,
+    )
+    .bind(memberId, opts.beforeSeq ?? null, opts.limit)
+    .all<ActivityRow>();
+  return result.results;
+}
+
+/**
+ * A transaction's status as any request sees it (§1 "Time-driven states"): a pending earn whose
+ * release time has come is posted, a hold whose expiry has come is voided, job or no job.
+ */
+export function statusAt(row: { status: string; available_at: number | null; expires_at: number | null }, now: number): string {
+  if (row.status === "pending" && row.available_at !== null && row.available_at <= now) return "posted";
+  if (row.status === "held" && row.expires_at !== null && row.expires_at <= now) return "voided";
+  return row.status;
+}

@@ -1,0 +1,62 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../http/context";
+import { ApiError } from "../http/errors";
+import type { CoalitionSettings } from "../ledger/expiry-policy";
+import type { PointValue } from "../ledger/render";
+import { parseRateCardRow, type RateCard, type RateCardRow, sqlRateCardInForceId } from "../rates/cards";
+
+/**
+ * What a ledger request needs before it builds its batch, read in ONE D1 round trip: the member
+ * behind the partner's ref, the partner's settings, its rate card in force, the coalition policy.
+ */
+export interface LedgerContext {
+  memberId: string;
+  memberCreatedAt: number;
+  partner: { id: string; pendingDays: number; holdTtlSeconds: number; fundingMode: "prepaid" | "postpaid" };
+  card: RateCard | undefined;
+  settings: CoalitionSettings;
+}
+
+export async function loadLedgerContext(c: Context<AppEnv>, memberRef: string): Promise<LedgerContext> {
+  const db = c.env.DB;
+  const partnerId = c.get("partner").id;
+  const now = c.get("now");
+  const [member, partner, card, settings] = await db.batch([
+    db
+      .prepare(
+        `SELECT m.id, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
+          WHERE l.partner_id = ?1 AND l.member_ref = ?2`,
+      )
+      .bind(partnerId, memberRef),
+    db.prepare("SELECT pending_days, hold_ttl_seconds, funding_mode FROM partners WHERE id = ?1").bind(partnerId),
+    db.prepare(`SELECT * FROM rate_cards WHERE id = ${sqlRateCardInForceId("?1", "?2")}`).bind(partnerId, now),
+    db.prepare("SELECT expiry_months, reporting_window_days, review_timeout_seconds FROM coalition_settings WHERE id = 1"),
+  ]);
+  const m = member?.results[0] as { id: string; created_at: number } | undefined;
+  if (!m) throw new ApiError("member_not_found", "no member with this member_ref is linked to this partner", "member_ref");
+  const p = partner?.results[0] as { pending_days: number; hold_ttl_seconds: number; funding_mode: "prepaid" | "postpaid" };
+  const cardRow = card?.results[0] as RateCardRow | undefined;
+  const s = settings?.results[0] as { expiry_months: number; reporting_window_days: number; review_timeout_seconds: number };
+  return {
+    memberId: m.id,
+    memberCreatedAt: m.created_at,
+    partner: { id: partnerId, pendingDays: p.pending_days, holdTtlSeconds: p.hold_ttl_seconds, fundingMode: p.funding_mode },
+    card: cardRow ? parseRateCardRow(cardRow) : undefined,
+    settings: {
+      expiryMonths: s.expiry_months,
+      reportingWindowDays: s.reporting_window_days,
+      reviewTimeoutSeconds: s.review_timeout_seconds,
+    },
+  };
+}
+
+/** What one point is worth at this partner: its first burn unit's value per point. */
+export function pointValue(card: RateCard | undefined): PointValue | undefined {
+  const burn = card?.burn[0];
+  return burn ? { unit: burn.unit, units: burn.valuePerPoint.units, scale: burn.valuePerPoint.scale } : undefined;
+}
+
+export function requireCard(card: RateCard | undefined): RateCard {
+  if (!card) throw new ApiError("no_rate_card", "this partner has no rate card in force");
+  return card;
+}

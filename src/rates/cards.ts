@@ -1,0 +1,253 @@
+/**
+ * Rate cards (operator-api.md "Rates", economics.md "Prices and rates"): versioned per partner,
+ * each in force from its `effective_from` until a later version takes over. A transaction uses
+ * the version in force when it is booked and stores its id.
+ *
+ * Rows keep the operator's decimal strings as given (and the prices also as exact micros for SQL);
+ * `RateCard` carries them parsed into exact `Decimal`s. No floating point anywhere.
+ */
+import { auditStatement } from "../audit/log";
+import { newId } from "../db/ids";
+import { sqlInt } from "../db/sql";
+import { toRfc3339 } from "../db/time";
+import type { Campaign } from "./conversion";
+import { type Decimal, formatDecimal, parseDecimal } from "./decimal";
+import { toMicros } from "./micros";
+
+export interface EarnRate {
+  unit: string;
+  /** Coalition points earned per 1 unit spent. */
+  pointsPerUnit: Decimal;
+}
+
+export interface BurnRate {
+  unit: string;
+  /** The discount, in `unit`, that one point buys. */
+  valuePerPoint: Decimal;
+}
+
+export interface RateCard {
+  id: string;
+  partnerId: string;
+  /** ms since the epoch. */
+  effectiveFrom: number;
+  earn: EarnRate[];
+  burn: BurnRate[];
+  /** Settlement-currency money per point issued / redeemed. */
+  issuePrice: Decimal;
+  redeemPrice: Decimal;
+  issuePriceMicros: bigint;
+  redeemPriceMicros: bigint;
+  /** As stored (decimal strings, RFC 3339 times), ready for `activeCampaignMultipliers`. */
+  campaigns: Campaign[];
+  createdAt: number;
+  createdBy: string;
+}
+
+/** A creation request, already validated (src/operator/rate-cards.ts). Decimal strings as given. */
+export interface RateCardInput {
+  earn: { unit: string; points_per_unit: string }[];
+  burn: { unit: string; value_per_point: string }[];
+  issue_price: string;
+  redeem_price: string;
+  campaigns: Campaign[];
+}
+
+/** The row of `rate_cards` (migrations/0002_ledger.sql). */
+export interface RateCardRow {
+  id: string;
+  partner_id: string;
+  effective_from: number;
+  earn: string;
+  burn: string;
+  issue_price: string;
+  redeem_price: string;
+  issue_price_micros: number;
+  redeem_price_micros: number;
+  campaigns: string;
+  created_at: number;
+  created_by: string;
+}
+
+/**
+ * Order of versions: the one in force is the latest effective, ties by the latest created, and
+ * within one millisecond by insertion order (the table's rowid), so the order is total and stable.
+ */
+const VERSION_ORDER = "effective_from DESC, created_at DESC, rowid DESC";
+
+/** Parses a stored row. Throws on a row that does not hold a valid card (a bug, never user input). */
+export function parseRateCardRow(row: RateCardRow): RateCard {
+  const earn = JSON.parse(row.earn) as { unit: string; points_per_unit: string }[];
+  const burn = JSON.parse(row.burn) as { unit: string; value_per_point: string }[];
+  return {
+    id: row.id,
+    partnerId: row.partner_id,
+    effectiveFrom: row.effective_from,
+    earn: earn.map((e) => ({ unit: e.unit, pointsPerUnit: parseDecimal(e.points_per_unit) })),
+    burn: burn.map((b) => ({ unit: b.unit, valuePerPoint: parseDecimal(b.value_per_point) })),
+    issuePrice: parseDecimal(row.issue_price),
+    redeemPrice: parseDecimal(row.redeem_price),
+    issuePriceMicros: BigInt(row.issue_price_micros),
+    redeemPriceMicros: BigInt(row.redeem_price_micros),
+    campaigns: JSON.parse(row.campaigns) as Campaign[],
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+  };
+}
+
+/** The version of the partner's card in force at `at` (ms): the latest `effective_from <= at`. */
+export async function rateCardInForce(db: D1Database, partnerId: string, at: number): Promise<RateCard | undefined> {
+  const row = await db
+    .prepare(`SELECT * FROM rate_cards WHERE partner_id = ?1 AND effective_from <= ?2 ORDER BY ${VERSION_ORDER} LIMIT 1`)
+    .bind(partnerId, at)
+    .first<RateCardRow>();
+  return row ? parseRateCardRow(row) : undefined;
+}
+
+/**
+ * SQL subquery for the id of the card in force, for use inside a batch (so the version is the one
+ * in force when the batch commits). `partner` and `at` are SQL expressions (usually `?n` binds).
+ */
+export function sqlRateCardInForceId(partner: string, at: string): string {
+  return `(SELECT id FROM rate_cards WHERE partner_id = ${partner} AND effective_from <= ${at} ORDER BY ${VERSION_ORDER} LIMIT 1)`;
+}
+
+export async function getRateCard(db: D1Database, id: string): Promise<RateCard | undefined> {
+  const row = await db.prepare("SELECT * FROM rate_cards WHERE id = ?").bind(id).first<RateCardRow>();
+  return row ? parseRateCardRow(row) : undefined;
+}
+
+/** Position of a card in the version order, for keyset pagination. */
+export interface RateCardPosition {
+  effectiveFrom: number;
+  createdAt: number;
+  /** The row's insertion order (rowid). */
+  seq: number;
+}
+
+/** Versions newest first (latest effective_from, then latest created), keyset-paginated. */
+export async function listRateCards(
+  db: D1Database,
+  partnerId: string,
+  opts: { limit: number; after?: RateCardPosition },
+): Promise<(RateCard & { position: RateCardPosition })[]> {
+  const a = opts.after;
+  const result = await db
+    .prepare(
+      `SELECT rowid AS seq, * FROM rate_cards WHERE partner_id = ?1
+         AND (?2 IS NULL OR effective_from < ?2
+              OR (effective_from = ?2 AND (created_at < ?3 OR (created_at = ?3 AND rowid < ?4))))
+       ORDER BY ${VERSION_ORDER} LIMIT ?5`,
+    )
+    .bind(partnerId, a?.effectiveFrom ?? null, a?.createdAt ?? null, a?.seq ?? null, opts.limit)
+    .all<RateCardRow & { seq: number }>();
+  return result.results.map((row) => ({
+    ...parseRateCardRow(row),
+    position: { effectiveFrom: row.effective_from, createdAt: row.created_at, seq: row.seq },
+  }));
+}
+
+/**
+ * Stores a new version, with its audit entry in the same batch. The caller has validated the
+ * input and checked that the partner exists and that `effectiveFrom` is not in the past.
+ */
+export async function createRateCard(
+  db: D1Database,
+  args: { partnerId: string; effectiveFrom: number; input: RateCardInput; now: number; actor: string },
+): Promise<RateCard> {
+  const { partnerId, effectiveFrom, input, now, actor } = args;
+  const id = newId("rc");
+  const earn = input.earn.map((e) => ({ unit: e.unit, points_per_unit: e.points_per_unit }));
+  const burn = input.burn.map((b) => ({ unit: b.unit, value_per_point: b.value_per_point }));
+  const campaigns = input.campaigns.map(normalizeCampaign);
+  const row: RateCardRow = {
+    id,
+    partner_id: partnerId,
+    effective_from: effectiveFrom,
+    earn: JSON.stringify(earn),
+    burn: JSON.stringify(burn),
+    issue_price: input.issue_price,
+    redeem_price: input.redeem_price,
+    issue_price_micros: sqlInt(toMicros(parseDecimal(input.issue_price))),
+    redeem_price_micros: sqlInt(toMicros(parseDecimal(input.redeem_price))),
+    campaigns: JSON.stringify(campaigns),
+    created_at: now,
+    created_by: actor,
+  };
+  const card = parseRateCardRow(row);
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO rate_cards (id, partner_id, effective_from, earn, burn, issue_price, redeem_price,
+           issue_price_micros, redeem_price_micros, campaigns, created_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(
+        row.id,
+        row.partner_id,
+        row.effective_from,
+        row.earn,
+        row.burn,
+        row.issue_price,
+        row.redeem_price,
+        row.issue_price_micros,
+        row.redeem_price_micros,
+        row.campaigns,
+        row.created_at,
+        row.created_by,
+      ),
+    auditStatement(db, {
+      at: now,
+      actor,
+      action: "rate_card.create",
+      target: partnerId,
+      detail: renderRateCard(card),
+    }),
+  ]);
+  return card;
+}
+
+/** A campaign as stored and shown: exactly the contract's fields, `days_of_week` only when given. */
+export interface CampaignJson {
+  name: string;
+  multiplier: string;
+  from: string;
+  to: string;
+  days_of_week?: number[];
+}
+
+function normalizeCampaign(c: Campaign): CampaignJson {
+  return {
+    name: c.name,
+    multiplier: c.multiplier,
+    from: c.from,
+    to: c.to,
+    ...(c.days_of_week === undefined ? {} : { days_of_week: [...c.days_of_week] }),
+  };
+}
+
+/** Points per unit for an earn in `unit`, or undefined when the card does not earn in it. */
+export function earnRateFor(card: RateCard, unit: string): Decimal | undefined {
+  return card.earn.find((e) => e.unit === unit)?.pointsPerUnit;
+}
+
+/** Value per point for a burn in `unit`, or undefined when the card does not redeem in it. */
+export function burnRateFor(card: RateCard, unit: string): Decimal | undefined {
+  return card.burn.find((b) => b.unit === unit)?.valuePerPoint;
+}
+
+/** The wire shape (`{ "rate_card": … }` of the operator API). Decimals in canonical form. */
+export function renderRateCard(card: RateCard) {
+  return {
+    id: card.id,
+    partner_id: card.partnerId,
+    effective_from: toRfc3339(card.effectiveFrom),
+    earn: card.earn.map((e) => ({ unit: e.unit, points_per_unit: formatDecimal(e.pointsPerUnit) })),
+    burn: card.burn.map((b) => ({ unit: b.unit, value_per_point: formatDecimal(b.valuePerPoint) })),
+    issue_price: formatDecimal(card.issuePrice),
+    redeem_price: formatDecimal(card.redeemPrice),
+    campaigns: card.campaigns.map(normalizeCampaign),
+    created_at: toRfc3339(card.createdAt),
+    created_by: card.createdBy,
+  };
+}
