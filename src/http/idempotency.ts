@@ -115,7 +115,7 @@ export async function idempotent(
     throw error;
   }
   try {
-    return await commit(db, claim, outcome);
+    return await commit(c, claim, outcome);
   } catch (error) {
     const code = guardViolated(error);
     if (code === "idempotency_claim_lost") {
@@ -139,7 +139,8 @@ function claimGuard(db: D1Database, claim: Claim): D1PreparedStatement {
   );
 }
 
-async function commit(db: D1Database, claim: Claim, outcome: Outcome): Promise<Response> {
+async function commit(c: Context<AppEnv>, claim: Claim, outcome: Outcome): Promise<Response> {
+  const db = c.env.DB;
   const store = db
     .prepare(
       `UPDATE idempotency_keys SET state = 'done', response_status = ?1, response_body = (${shiftParams(outcome.body.sql, 4)})
@@ -147,6 +148,10 @@ async function commit(db: D1Database, claim: Claim, outcome: Outcome): Promise<R
     )
     .bind(outcome.status, claim.scope, claim.key, claim.token, ...outcome.body.binds);
   const results = await db.batch([claimGuard(db, claim), ...outcome.statements, store]);
+  c.set("d1Rows", {
+    read: results.reduce((n, r) => n + (r.meta.rows_read ?? 0), 0),
+    written: results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0),
+  });
   const row = results[results.length - 1]?.results?.[0] as { response_status: number; response_body: string } | undefined;
   if (!row) throw new Error("idempotent commit stored no response");
   return jsonResponse(row.response_status, row.response_body, false);

@@ -19,6 +19,11 @@ export function sqlStatus(t: string, nowParam: string): string {
 
 /** The full transaction object (the owning partner's view) of the row aliased `t`. */
 export function sqlTransactionObject(t: string, nowParam: string): string {
+  // order_ref and rate are always present (null when none): §5 lists them on every transaction.
+  return `json_set(${transactionWithoutNulls(t, nowParam)}, '$.order_ref', ${t}.order_ref, '$.rate', ${t}.rate)`;
+}
+
+function transactionWithoutNulls(t: string, nowParam: string): string {
   return sqlJsonWithoutNulls(`json_object(
     'id', ${t}.id,
     'type', ${t}.type,

@@ -26,7 +26,6 @@ import {
   newLinkCode,
   normalizeLinkCode,
   resolveMember,
-  statusAt,
 } from "./store";
 
 /** partner-api.md §4: enrolment, link codes, activity. */
@@ -131,30 +130,6 @@ const ActivityEntry = z
 
 function memberNotFound(ref: string): ApiError {
   return new ApiError("member_not_found", `no member ${ref} is linked to this partner`);
-}
-
-function renderActivity(row: ActivityRow, callerId: string, now: number) {
-  const common = {
-    id: row.id,
-    type: row.type as "earn",
-    status: statusAt(row, now),
-    points: row.points,
-    partner: { id: row.partner_id, name: row.partner_name ?? row.partner_id },
-    created_at: toRfc3339(row.booked_at),
-  };
-  if (row.partner_id !== callerId) return common;
-  return {
-    ...common,
-    member_id: row.member_id,
-    order_ref: row.order_ref,
-    ...(row.amount_value !== null && row.amount_unit !== null
-      ? { amount: { value: row.amount_value, unit: row.amount_unit } }
-      : {}),
-    rate: row.rate,
-    ...(row.captured_points === null ? {} : { captured_points: row.captured_points }),
-    ...(row.available_at === null ? {} : { available_at: toRfc3339(row.available_at) }),
-    ...(row.expires_at === null ? {} : { expires_at: toRfc3339(row.expires_at) }),
-  };
 }
 
 export const memberRoutes: RouteModule = (r) => {
@@ -286,10 +261,13 @@ export const memberRoutes: RouteModule = (r) => {
       }
       const member = await resolveMember(db, partner.id, member_ref);
       if (!member) throw memberNotFound(member_ref);
-      const rows = await listMemberActivity(db, member.memberId, { limit: limit + 1, beforeSeq });
+      const rows = await listMemberActivity(db, member.memberId, { limit: limit + 1, beforeSeq, callerId: partner.id, now });
       const result = page(rows, limit, (row) => ({ seq: row.seq }));
       return c.json(
-        { data: result.data.map((row) => renderActivity(row, partner.id, now)), next_cursor: result.next_cursor },
+        {
+          data: result.data.map((row) => JSON.parse(row.entry) as z.infer<typeof ActivityEntry>),
+          next_cursor: result.next_cursor,
+        },
         200,
       );
     },

@@ -3,8 +3,10 @@
  * shared by every partner; each partner knows it by its own `member_ref` (table `member_links`).
  * A partner sees only members linked to it.
  */
+
 import { guardStatement } from "../db/guard";
 import { newId } from "../db/ids";
+import { sqlTransactionObject, sqlTransactionSummary } from "../ledger/render";
 
 /** A member_ref as the contract allows it: 1 to 128 of [A-Za-z0-9._:-], not starting with `mbr_`. */
 export const MEMBER_REF_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -222,48 +224,27 @@ export function issueLinkCodeStatement(
 
 export interface ActivityRow {
   seq: number;
-  id: string;
-  type: string;
-  status: string;
-  partner_id: string;
-  partner_name: string | null;
-  member_id: string;
-  points: number;
-  captured_points: number | null;
-  order_ref: string | null;
-  amount_value: string | null;
-  amount_unit: string | null;
-  rate: string | null;
-  booked_at: number;
-  available_at: number | null;
-  expires_at: number | null;
-}
-
-/** The member's transactions at every partner, newest first (by booking order), keyset by seq. */
-export async function listMemberActivity(
-  db: D1Database,
-  memberId: string,
-  opts: { limit: number; beforeSeq?: number },
-): Promise<ActivityRow[]> {
-  const result = await db
-    .prepare(
-      `SELECT t.seq, t.id, t.type, t.status, t.partner_id, p.name AS partner_name, t.member_id, t.points, t.captured_points,
-              t.order_ref, t.amount_value, t.amount_unit, t.rate, t.booked_at, t.available_at, t.expires_at
-         FROM transactions t LEFT JOIN partners p ON p.id = t.partner_id
-        WHERE t.member_id = ?1 AND (?2 IS NULL OR t.seq < ?2)
-        ORDER BY t.seq DESC LIMIT ?3`,
-    )
-    .bind(memberId, opts.beforeSeq ?? null, opts.limit)
-    .all<ActivityRow>();
-  return result.results;
+  /** The entry as JSON text, rendered by the ledger's SQL renderer (src/ledger/render.ts). */
+  entry: string;
 }
 
 /**
- * A transaction's status as any request sees it (§1 "Time-driven states"): a pending earn whose
- * release time has come is posted, a hold whose expiry has come is voided, job or no job.
+ * The member's transactions at every partner, newest first (by booking order), keyset by seq:
+ * the caller's own in full, another partner's as the summary §4 allows.
  */
-export function statusAt(row: { status: string; available_at: number | null; expires_at: number | null }, now: number): string {
-  if (row.status === "pending" && row.available_at !== null && row.available_at <= now) return "posted";
-  if (row.status === "held" && row.expires_at !== null && row.expires_at <= now) return "voided";
-  return row.status;
+export async function listMemberActivity(
+  db: D1Database,
+  memberId: string,
+  opts: { limit: number; beforeSeq?: number; callerId: string; now: number },
+): Promise<ActivityRow[]> {
+  const result = await db
+    .prepare(
+      `SELECT t.seq, CASE WHEN t.partner_id = ?4 THEN ${sqlTransactionObject("t", "?5")} ELSE ${sqlTransactionSummary("t", "?5")} END AS entry
+         FROM transactions t
+        WHERE t.member_id = ?1 AND (?2 IS NULL OR t.seq < ?2)
+        ORDER BY t.seq DESC LIMIT ?3`,
+    )
+    .bind(memberId, opts.beforeSeq ?? null, opts.limit, opts.callerId, opts.now)
+    .all<ActivityRow>();
+  return result.results;
 }

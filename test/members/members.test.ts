@@ -469,6 +469,7 @@ describe("GET /v1/members/{member_ref}/activity", () => {
         partner: { id: a.id, name: "Brew Coffee" },
         order_ref: null,
         rate: null,
+        occurred_at: expect.any(String),
         created_at: "2026-11-23T06:00:04Z",
         available_at: expect.any(String),
       },
@@ -489,6 +490,7 @@ describe("GET /v1/members/{member_ref}/activity", () => {
         partner: { id: a.id, name: "Brew Coffee" },
         order_ref: null,
         rate: null,
+        occurred_at: expect.any(String),
         created_at: "2026-11-23T06:00:02Z",
         expires_at: expect.any(String),
       },
@@ -510,6 +512,7 @@ describe("GET /v1/members/{member_ref}/activity", () => {
         order_ref: "A-1001",
         amount: { value: "58.00", unit: "CNY" },
         rate: "1",
+        occurred_at: expect.any(String),
         created_at: "2026-11-23T06:00:00Z",
       },
     ]);
