@@ -35,7 +35,8 @@ export function operatorToken(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const invalid = (why: string) => new ApiError("operator_token_invalid", `operator token rejected: ${why}`);
     const header = c.req.header("Authorization") ?? "";
-    const match = /^Bearer ([A-Za-z0-9_\-.]{1,8192})$/.exec(header.trim());
+    // The auth scheme name is case-insensitive (RFC 9110 §11.1).
+    const match = /^Bearer ([A-Za-z0-9_\-.]{1,8192})$/i.exec(header.trim());
     if (!match?.[1]) throw invalid("an Authorization: Bearer token is required");
     const jwks = operatorJwks(c.env.OPERATOR_JWKS);
     const nowSeconds = Math.floor(c.get("now") / 1000);

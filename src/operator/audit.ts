@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listAudit } from "../audit/log";
 import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
+import { ApiError } from "../http/errors";
 import { decodeCursor, page } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 

@@ -365,16 +365,23 @@ describe("the error shape: { error: { type, code, message, request_id } } and a 
   });
 
   it("on an error answered through the idempotency layer (a payment to an unknown partner)", async () => {
-    // BUG (src/http/request-context.ts + src/http/idempotency.ts): responses built as raw
-    // Response objects by the idempotency layer lose the Request-Id header; see the report.
+    // Guards a fix in src/http/request-context.ts: responses the idempotency layer builds as raw
+    // Response objects used to lose the Request-Id header (Hono drops headers set before next()).
     const key = `pay-${newJti()}`;
     const payment = { amount: { value: "1.00", unit: "CNY" }, reference: "r" };
-    const r = await operator("POST", `/partners/${uniqueId("ghost")}/payments`, payment, { idempotencyKey: key });
+    const ghost = uniqueId("ghost");
+    const r = await operator("POST", `/partners/${ghost}/payments`, payment, { idempotencyKey: key });
     expectOperatorError(r, 404, "invalid_request", "partner_not_found");
+    // Its replay is the stored answer byte for byte, under a header of its own.
+    const replay = await operator("POST", `/partners/${ghost}/payments`, payment, { idempotencyKey: key });
+    expect(replay.status).toBe(404);
+    expect(replay.text).toBe(r.text);
+    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(replay.headers.get("Request-Id")).toMatch(/^req_/);
   });
 
   it("a success answered through the idempotency layer carries a Request-Id header too", async () => {
-    // BUG (same as above): the 201 of a payment has no Request-Id header.
+    // Guards the same fix: the 201 of a payment used to carry no Request-Id header.
     const p = await createPartner();
     const payment = { amount: { value: "1.00", unit: "CNY" }, reference: "r" };
     const r = await operator("POST", `/partners/${p.id}/payments`, payment, { idempotencyKey: `pay-${newJti()}` });
