@@ -12,7 +12,7 @@ const doc = (await response.json()) as {
   paths: Record<string, Record<string, { security?: unknown[]; responses?: Record<string, unknown> }>>;
 };
 const validator = new Validator();
-const result = await validator.validate(doc as unknown as object);
+const result = await validator.validate(doc as unknown as Parameters<Validator["validate"]>[0]);
 const problems: string[] = [];
 if (!result.valid) problems.push(`not valid OpenAPI 3.1: ${JSON.stringify(result.errors, null, 2)}`);
 if (validator.version !== "3.1") problems.push(`expected OpenAPI 3.1, got ${validator.version}`);
