@@ -1,0 +1,84 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { pruneIdempotencyKeys, pruneRequestNonces } from "../../src/jobs/prune";
+import { createPartner } from "../support/exchange";
+import { runScheduledJobs } from "../support/jobs";
+
+const db = () => env.DB;
+const count = async (table: string) => (await db().prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())?.n ?? 0;
+
+describe("pruning jobs", () => {
+  it("the scheduled handler prunes jti records past their retention, and only those", async () => {
+    const now = Date.now();
+    await db().batch([
+      db().prepare("DELETE FROM request_nonces"),
+      db()
+        .prepare("INSERT INTO request_nonces (partner_id, jti, expires_at) VALUES ('p', 'old-0000000000000', ?)")
+        .bind(now - 1),
+      db()
+        .prepare("INSERT INTO request_nonces (partner_id, jti, expires_at) VALUES ('p', 'new-0000000000000', ?)")
+        .bind(now + 600_000),
+    ]);
+    await runScheduledJobs(now);
+    const left = await db().prepare("SELECT jti FROM request_nonces").all<{ jti: string }>();
+    expect(left.results.map((r) => r.jti)).toEqual(["new-0000000000000"]);
+  });
+
+  it("a pruned jti is usable again only after its retention (a live one still answers replayed_request)", async () => {
+    const p = await createPartner();
+    const jti = "fixed-jti-000000000001";
+    // Reuse a jti inside its retention window: refused.
+    const { signRequest } = await import("../../src/client/signing");
+    const send = async () => {
+      const sig = await signRequest(p.credentials, { method: "GET", target: "/v1/partner", jti });
+      return p.client.request("GET", "/v1/partner", undefined, { headers: { "Coalition-Signature": sig } });
+    };
+    expect((await send()).status).toBe(200);
+    expect((await send()).status).toBe(401);
+    // Once its retention has passed and the job pruned it, the jti may be seen again.
+    await db()
+      .prepare("UPDATE request_nonces SET expires_at = ?1 WHERE jti = ?2")
+      .bind(Date.now() - 1, jti)
+      .run();
+    await runScheduledJobs();
+    expect(await db().prepare("SELECT 1 FROM request_nonces WHERE jti = ?").bind(jti).first()).toBeNull();
+    expect((await send()).status).toBe(200);
+  });
+
+  it("prunes in bounded chunks: at most chunk × maxChunks rows per run, the rest on the next run", async () => {
+    const now = Date.now();
+    await db().prepare("DELETE FROM request_nonces").run();
+    await db()
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250)
+         INSERT INTO request_nonces (partner_id, jti, expires_at) SELECT 'p', 'jti-' || i, ?1 - i FROM n`,
+      )
+      .bind(now)
+      .run();
+    expect((await pruneRequestNonces(db(), now, 50, 3)).deleted).toBe(150);
+    expect(await count("request_nonces")).toBe(100);
+    expect((await pruneRequestNonces(db(), now, 50, 3)).deleted).toBe(100);
+    expect(await count("request_nonces")).toBe(0);
+  });
+
+  it("prunes idempotency records older than 30 days, keeps younger ones", async () => {
+    const now = Date.now();
+    const day = 24 * 3600 * 1000;
+    await db().batch([
+      db().prepare("DELETE FROM idempotency_keys"),
+      db()
+        .prepare(
+          "INSERT INTO idempotency_keys (scope, key, request_hash, state, claim_token, claimed_at, created_at) VALUES ('p', 'old', 'h', 'done', 't', ?1, ?1)",
+        )
+        .bind(now - 31 * day),
+      db()
+        .prepare(
+          "INSERT INTO idempotency_keys (scope, key, request_hash, state, claim_token, claimed_at, created_at) VALUES ('p', 'young', 'h', 'done', 't', ?1, ?1)",
+        )
+        .bind(now - 29 * day),
+    ]);
+    expect((await pruneIdempotencyKeys(db(), now, 30 * day)).deleted).toBe(1);
+    const left = await db().prepare("SELECT key FROM idempotency_keys").all<{ key: string }>();
+    expect(left.results.map((r) => r.key)).toEqual(["young"]);
+  });
+});
