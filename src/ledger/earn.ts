@@ -1,4 +1,4 @@
-import { guardStatement } from "../db/guard";
+import { fundingCreditStatements, fundingStatements } from "./funding";
 import { repayDebt } from "./lots";
 import { account, postingsStatement } from "./postings";
 import { insertTransaction, type NewTransaction, NOT_IN_REVIEW } from "./transactions";
@@ -22,8 +22,17 @@ export interface EarnPlan {
  * to review writes nothing else: no lot, no draw, until the operator approves.
  */
 export function earnStatements(db: D1Database, plan: EarnPlan): D1PreparedStatement[] {
+  return [insertTransaction(db, plan.txn, plan.statusSql), ...earnEffects(db, plan)];
+}
+
+/**
+ * Everything an earn writes after its transaction row, each gated on the row not being in review.
+ * Approving a review earn (src/risk/reviews.ts) writes exactly these, once the row has left review;
+ * `plan.txn.bookedAt` is then the approval time (the lot's and postings' time).
+ */
+export function earnEffects(db: D1Database, plan: EarnPlan): D1PreparedStatement[] {
   const { txn, now } = { txn: plan.txn, now: plan.txn.bookedAt };
-  const statements = [insertTransaction(db, txn, plan.statusSql)];
+  const statements: D1PreparedStatement[] = [];
   if (plan.drawFunding) statements.push(...fundingStatements(db, txn.id, plan.issuerId, txn.points, plan.issuePriceMicros, now));
   statements.push(
     db
@@ -42,6 +51,8 @@ export function earnStatements(db: D1Database, plan: EarnPlan): D1PreparedStatem
         now,
       ),
     ...repayDebt(db, txn.id, now, txn.memberId, "earned_lot"),
+    // Repaid debt is credited to the debt's issuer as it is repaid.
+    ...fundingCreditStatements(db, txn.id, now),
     postingsStatement(
       db,
       txn.id,
@@ -59,49 +70,3 @@ export function earnStatements(db: D1Database, plan: EarnPlan): D1PreparedStatem
 }
 
 const repaidSql = "(SELECT COALESCE(SUM(points), 0) FROM lot_movements WHERE txn_id = ?1 AND kind = 'repay')";
-
-/**
- * Funding (economics.md "Funding and partner risk"): a prepaid partner's balance is drawn at the
- * issue price and may not go below zero; a postpaid partner's exposure may not pass its credit
- * limit. Checked and drawn inside the earn's batch, so concurrent earns cannot overdraw.
- * Binds ?1 txn id (for the review condition), ?2 partner, ?3 draw in micros.
- */
-export function fundingStatements(
-  db: D1Database,
-  txnId: string,
-  partnerId: string,
-  points: number,
-  issuePriceMicros: number,
-  now: number,
-): D1PreparedStatement[] {
-  const draw = `(?3 * ?4)`;
-  return [
-    guardStatement(
-      db,
-      "partner_funds_exhausted",
-      `${NOT_IN_REVIEW} AND EXISTS (SELECT 1 FROM partners WHERE id = ?2 AND funding_mode = 'prepaid' AND prepaid_balance_micros < ${draw})`,
-      txnId,
-      partnerId,
-      points,
-      issuePriceMicros,
-    ),
-    guardStatement(
-      db,
-      "partner_credit_limit",
-      `${NOT_IN_REVIEW} AND EXISTS (SELECT 1 FROM partners WHERE id = ?2 AND funding_mode = 'postpaid' AND exposure_micros + ${draw} > credit_limit_micros)`,
-      txnId,
-      partnerId,
-      points,
-      issuePriceMicros,
-    ),
-    db
-      .prepare(
-        `UPDATE partners SET
-           prepaid_balance_micros = prepaid_balance_micros - CASE funding_mode WHEN 'prepaid' THEN ${draw} ELSE 0 END,
-           exposure_micros = exposure_micros + CASE funding_mode WHEN 'postpaid' THEN ${draw} ELSE 0 END,
-           updated_at = ?5
-         WHERE id = ?2 AND ${NOT_IN_REVIEW}`,
-      )
-      .bind(txnId, partnerId, points, issuePriceMicros, now),
-  ];
-}

@@ -122,7 +122,9 @@ export function repayDebt(db: D1Database, txnId: string, now: number, memberId: 
   const sourceSql =
     source === "earned_lot"
       ? "SELECT id AS lot_id, remaining AS avail, id AS ord FROM lots WHERE txn_id = ?1"
-      : "SELECT lot_id, points AS avail, -id AS ord FROM lot_movements WHERE txn_id = ?1 AND kind = 'restore'";
+      : // Points restored onto a lot already past its expiry never reach the member: they don't repay.
+        `SELECT mv.lot_id, mv.points AS avail, -mv.id AS ord FROM lot_movements mv JOIN lots rl ON rl.id = mv.lot_id
+          WHERE mv.txn_id = ?1 AND mv.kind = 'restore' AND rl.expires_at > ?2`;
   return [
     db
       .prepare(

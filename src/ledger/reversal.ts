@@ -1,5 +1,6 @@
 import { guardStatement } from "../db/guard";
 import { voidExpiredHolds } from "./burn";
+import { fundingCreditStatements } from "./funding";
 import { movedSql, repayDebt, restoreConsumption } from "./lots";
 import { account, postingsStatement } from "./postings";
 import { insertTransaction, type NewTransaction } from "./transactions";
@@ -19,37 +20,6 @@ function nothingLeftGuard(db: D1Database, originalId: string, reversiblePoints: 
     originalId,
     reversiblePoints,
   );
-}
-
-/**
- * Funding follows payable money (economics.md "Funding"): points taken back by an earn reversal
- * credit the issuer at the earn's issue price; points repaying a debt credit the debt's issuer at
- * the debt's price (and a debt brought back charges it again). Prepaid balances rise and postpaid
- * exposure falls by a credit. Binds ?1 txn id.
- */
-export function fundingCreditStatements(db: D1Database, txnId: string, now: number): D1PreparedStatement[] {
-  const credit = (sumSql: string, partnersSql: string) =>
-    db
-      .prepare(
-        `UPDATE partners SET
-           prepaid_balance_micros = prepaid_balance_micros + CASE funding_mode WHEN 'prepaid' THEN ${sumSql} ELSE 0 END,
-           exposure_micros = exposure_micros - CASE funding_mode WHEN 'postpaid' THEN ${sumSql} ELSE 0 END,
-           updated_at = ?2
-         WHERE id IN (${partnersSql})`,
-      )
-      .bind(txnId, now);
-  return [
-    credit(
-      `(SELECT COALESCE(SUM(mv.points * mv.issue_price_micros), 0) FROM lot_movements mv
-         WHERE mv.txn_id = ?1 AND mv.kind IN ('take_back', 'unexpire') AND mv.issuer_id = partners.id)`,
-      "SELECT issuer_id FROM lot_movements WHERE txn_id = ?1 AND kind IN ('take_back', 'unexpire')",
-    ),
-    credit(
-      `(SELECT COALESCE(SUM(dr.points * d.issue_price_micros), 0) FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id
-         WHERE dr.txn_id = ?1 AND d.issuer_id = partners.id)`,
-      "SELECT d.issuer_id FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id WHERE dr.txn_id = ?1",
-    ),
-  ];
 }
 
 /**
@@ -95,6 +65,8 @@ export function earnReversalStatements(
   const broughtBack = "(SELECT COALESCE(-SUM(points), 0) FROM debt_repayments WHERE txn_id = ?1)";
   const binds = [reversal.id, now, earn.id, reversal.points] as const;
   return [
+    // A hold past its expiry reserves nothing: its points are the earn's unreserved points again.
+    ...voidExpiredHolds(db, reversal.memberId, now),
     insertTransaction(db, reversal),
     nothingLeftGuard(db, earn.id, earn.points),
     db
@@ -145,5 +117,16 @@ export function earnReversalStatements(
       [reversal.points],
     ),
     ...fundingCreditStatements(db, reversal.id, now),
+    // Points of this earn that had repaid a debt were handed back to that debt (its issuer is
+    // charged again above): for this earn's issuer they are taken back too, so it is credited.
+    db
+      .prepare(
+        `UPDATE partners SET
+           prepaid_balance_micros = prepaid_balance_micros + CASE funding_mode WHEN 'prepaid' THEN ${broughtBack} * ?3 ELSE 0 END,
+           exposure_micros = exposure_micros - CASE funding_mode WHEN 'postpaid' THEN ${broughtBack} * ?3 ELSE 0 END,
+           updated_at = ?2
+         WHERE id = ?4 AND ${broughtBack} > 0`,
+      )
+      .bind(reversal.id, now, earn.issuePriceMicros, earn.partnerId),
   ];
 }
