@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { PartnerClient } from "../src/client/partner-client";
+import { verifyCommand } from "../src/client/verify-statement";
 import { type HttpResult, operatorCall } from "./lib/http";
 import { type LocalConfig, partnerCredentials, readLocalConfig } from "./lib/local-config";
 import { mintOperatorToken } from "./lib/operator-token";
@@ -25,6 +26,9 @@ Shortcuts:
   earn <partner> <member_ref> <amount> <unit>  POST /v1/earn
   burn <partner> <member_ref> <points>         POST /v1/burns (captured at once)
   balance <partner> <member_ref>               GET /v1/members/{member_ref}/balance
+  verify <partner> <settlement_id>             fetch the partner's statement and all its lines, check the
+                                               signature against /.well-known/jwks.json, the digest and the
+                                               totals; prints OK or what differs (exit 1)
 
 Options: --ip (the member's IP for earn/burn context, default 127.0.0.1)`;
 
@@ -175,6 +179,11 @@ async function main(argv: string[]): Promise<number> {
         undefined,
         undefined,
       );
+    }
+    case "verify": {
+      const [partner, settlementId] = args;
+      const credentials = partnerCredentials(config, need(partner, "partner"));
+      return verifyCommand(config.base_url, credentials, need(settlementId, "settlement_id"));
     }
     default:
       throw new UsageError(`unknown command ${command}`);

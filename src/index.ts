@@ -14,11 +14,22 @@ import { quoteRoutes } from "./partner-api/quote";
 import { reversalRoutes } from "./partner-api/reversals";
 import { transactionRoutes } from "./partner-api/transactions";
 import { whoamiRoutes } from "./partner-api/whoami";
+import { riskRoutes } from "./risk/routes";
+import { settlementOperatorRoutes, settlementPartnerRoutes, settlementPublicRoutes } from "./settlement/routes";
 
 export const app = createApp({
-  partner: [whoamiRoutes, memberRoutes, quoteRoutes, earnRoutes, burnRoutes, reversalRoutes, transactionRoutes],
-  operator: [partnerRoutes, auditRoutes, rateCardRoutes, adjustmentRoutes],
-  public: [publicRoutes, benchRoutes],
+  partner: [
+    whoamiRoutes,
+    memberRoutes,
+    quoteRoutes,
+    earnRoutes,
+    burnRoutes,
+    reversalRoutes,
+    transactionRoutes,
+    settlementPartnerRoutes,
+  ],
+  operator: [partnerRoutes, auditRoutes, rateCardRoutes, adjustmentRoutes, riskRoutes, settlementOperatorRoutes],
+  public: [publicRoutes, benchRoutes, settlementPublicRoutes],
 });
 
 export default {

@@ -31,6 +31,12 @@ export interface Outcome {
   statements: D1PreparedStatement[];
   /** The response body, rendered by SQL after `statements` ran in the same batch. */
   body: SqlJson;
+  /**
+   * Maps a failure of the commit batch to a business outcome of its own (a risk decline, whose
+   * guard is the request's own), stored and replayed like a guard's, and committed together with
+   * `statements` (the risk event log). Undefined: not one.
+   */
+  onCommitError?: (error: unknown) => { error: ApiError; statements: D1PreparedStatement[] } | undefined;
 }
 
 interface Claim {
@@ -122,6 +128,8 @@ export async function idempotent(
       throw new ApiError("idempotency_key_in_use", "a request with this Idempotency-Key is in flight; retry later");
     }
     if (code !== undefined) return storeError(c, claim, new ApiError(code, guardMessage(code)));
+    const own = outcome.onCommitError?.(error);
+    if (own) return storeError(c, claim, own.error, own.statements);
     if (error instanceof ApiError && isStoredOutcome(error)) return storeError(c, claim, error);
     await release(db, claim).catch(() => undefined);
     throw error;
@@ -157,12 +165,18 @@ async function commit(c: Context<AppEnv>, claim: Claim, outcome: Outcome): Promi
   return jsonResponse(row.response_status, row.response_body, false);
 }
 
-/** Stores a business error (it is replayed like a success). */
-async function storeError(c: Context<AppEnv>, claim: Claim, error: ApiError): Promise<Response> {
+/** Stores a business error (it is replayed like a success), with `extra` writes in the same batch. */
+async function storeError(
+  c: Context<AppEnv>,
+  claim: Claim,
+  error: ApiError,
+  extra: D1PreparedStatement[] = [],
+): Promise<Response> {
   const body = JSON.stringify(error.body(c.get("requestId")));
   const db = c.env.DB;
   await db.batch([
     claimGuard(db, claim),
+    ...extra,
     db
       .prepare(
         "UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ? WHERE scope = ? AND key = ? AND claim_token = ?",

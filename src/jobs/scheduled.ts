@@ -1,6 +1,9 @@
 import type { Env } from "../env";
 import { RETENTION_MS } from "../http/idempotency";
 import { expireLots, releasePendingEarns, voidExpiredHolds } from "../ledger/expire";
+import { rejectTimedOutReviews } from "../risk/reviews";
+import { pruneRiskCounters } from "../risk/store";
+import { scheduledClose } from "../settlement/close";
 import { pruneIdempotencyKeys, pruneRequestNonces } from "./prune";
 
 /**
@@ -16,6 +19,9 @@ export const JOBS: Job[] = [
   { name: "void-expired-holds", run: async (env, now) => ({ ...(await voidExpiredHolds(env.DB, now)) }) },
   { name: "release-pending-earns", run: async (env, now) => ({ ...(await releasePendingEarns(env.DB, now)) }) },
   { name: "expire-lots", run: async (env, now) => ({ ...(await expireLots(env.DB, now)) }) },
+  { name: "reject-timed-out-reviews", run: async (env, now) => ({ ...(await rejectTimedOutReviews(env.DB, now)) }) },
+  { name: "settlement-close", run: (env, now) => scheduledClose(env, now) },
+  { name: "prune-risk-counters", run: async (env, now) => ({ ...(await pruneRiskCounters(env.DB, now)) }) },
   { name: "prune-request-nonces", run: async (env, now) => ({ ...(await pruneRequestNonces(env.DB, now)) }) },
   { name: "prune-idempotency-keys", run: async (env, now) => ({ ...(await pruneIdempotencyKeys(env.DB, now, RETENTION_MS)) }) },
 ];

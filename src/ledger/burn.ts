@@ -1,4 +1,5 @@
 import { guardStatement } from "../db/guard";
+import { settlementAggregateStatements } from "../settlement/aggregates";
 import { AVAILABLE_SQL, captureReservations, movedSql, releaseReservations, takeFromLots } from "./lots";
 import { account, postingsStatement } from "./postings";
 import { insertTransaction, type NewTransaction } from "./transactions";
@@ -96,6 +97,7 @@ export function burnStatements(db: D1Database, plan: BurnPlan): D1PreparedStatem
       },
       { account: account.held(txn.memberId), points: `CASE WHEN ${reserving} THEN ${movedSql(["reserve"])} ELSE 0 END` },
     ]),
+    ...settlementAggregateStatements(db, txn.id, now),
   ];
 }
 
@@ -121,6 +123,7 @@ export function captureStatements(
     db
       .prepare("UPDATE transactions SET status = 'posted', captured_points = ?3, decided_at = ?2 WHERE id = ?1")
       .bind(hold.id, now, points),
+    ...settlementAggregateStatements(db, hold.id, now),
   ];
 }
 

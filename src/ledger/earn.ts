@@ -1,3 +1,4 @@
+import { settlementAggregateStatements } from "../settlement/aggregates";
 import { fundingCreditStatements, fundingStatements } from "./funding";
 import { repayDebt } from "./lots";
 import { account, postingsStatement } from "./postings";
@@ -65,6 +66,7 @@ export function earnEffects(db: D1Database, plan: EarnPlan): D1PreparedStatement
       [txn.points],
       NOT_IN_REVIEW,
     ),
+    ...settlementAggregateStatements(db, txn.id, now),
   );
   return statements;
 }

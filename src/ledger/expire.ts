@@ -1,3 +1,4 @@
+import { settlementEntriesStatement } from "../settlement/aggregates";
 import { voidExpiredHoldsChunk } from "./burn";
 import { account } from "./postings";
 import { newTransactionId } from "./transactions";
@@ -60,6 +61,7 @@ function expireLotStatements(db: D1Database, lotId: number, now: number): D1Prep
          UNION ALL SELECT ?1, ?3, points, ?2 FROM transactions WHERE id = ?1`,
       )
       .bind(txnId, now, account.breakage),
+    settlementEntriesStatement(db, txnId, now),
   ];
 }
 

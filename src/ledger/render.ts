@@ -40,6 +40,7 @@ function transactionWithoutNulls(t: string, nowParam: string): string {
     'multiplier', ${t}.multiplier,
     'rate_card_id', ${t}.rate_card_id,
     'original_transaction_id', ${t}.original_id,
+    'original_settlement_id', ${t}.original_period_id,
     'reason', ${t}.reason,
     'occurred_at', ${sqlTime(`${t}.occurred_at`)},
     'created_at', ${sqlTime(`${t}.booked_at`)},

@@ -1,4 +1,5 @@
 import { guardStatement } from "../db/guard";
+import { settlementAggregateStatements } from "../settlement/aggregates";
 import { voidExpiredHolds } from "./burn";
 import { fundingCreditStatements } from "./funding";
 import { movedSql, repayDebt, restoreConsumption } from "./lots";
@@ -45,6 +46,7 @@ export function burnReversalStatements(
       { account: account.debt(reversal.memberId), points: repaid },
     ]),
     ...fundingCreditStatements(db, reversal.id, now),
+    ...settlementAggregateStatements(db, reversal.id, now),
   ];
 }
 
@@ -128,5 +130,6 @@ export function earnReversalStatements(
          WHERE id = ?4 AND ${broughtBack} > 0`,
       )
       .bind(reversal.id, now, earn.issuePriceMicros, earn.partnerId),
+    ...settlementAggregateStatements(db, reversal.id, now),
   ];
 }

@@ -15,9 +15,9 @@ import {
   listOf,
   PARTNER_AUTH_ERRORS,
 } from "../http/schemas";
+import { enrolWithRisk } from "../risk/enrol";
 import {
   type ActivityRow,
-  enrolMember,
   issueLinkCodeStatement,
   isValidMemberRef,
   LINK_CODE_TTL_MS,
@@ -159,15 +159,23 @@ export const memberRoutes: RouteModule = (r) => {
       const { member_ref } = c.req.valid("param");
       const body = c.req.valid("json");
       const partner = c.get("partner");
-      let enrolled: Awaited<ReturnType<typeof enrolMember>>;
+      let enrolled: Awaited<ReturnType<typeof enrolWithRisk>>;
       try {
-        enrolled = await enrolMember(c.env.DB, {
-          partnerId: partner.id,
-          memberRef: member_ref,
-          ...(body.link_code === undefined ? {} : { linkCode: normalizeLinkCode(body.link_code) }),
-          context: { ip: body.context.ip, ...(body.context.device_id === undefined ? {} : { deviceId: body.context.device_id }) },
-          now: c.get("now"),
-        });
+        // The risk rules on enrolment (src/risk/enrol.ts) run in the enrolment's own batch.
+        enrolled = await enrolWithRisk(
+          c.env.DB,
+          {
+            partnerId: partner.id,
+            memberRef: member_ref,
+            ...(body.link_code === undefined ? {} : { linkCode: normalizeLinkCode(body.link_code) }),
+            context: {
+              ip: body.context.ip,
+              ...(body.context.device_id === undefined ? {} : { deviceId: body.context.device_id }),
+            },
+            now: c.get("now"),
+          },
+          c.get("requestId"),
+        );
       } catch (error) {
         const code = guardViolated(error);
         if (code === "link_code_invalid") throw new ApiError(code, "the link code is unknown, used or expired", "link_code");

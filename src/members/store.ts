@@ -73,6 +73,8 @@ export interface EnrolmentRequest {
   memberRef: string;
   /** Normalized (normalizeLinkCode); absent: enrol a new member. */
   linkCode?: string;
+  /** The id a new member gets (default: a fresh one); the risk rules on enrolment count it. */
+  newMemberId?: string;
   context: EnrolmentContext;
   now: number;
 }
@@ -135,7 +137,7 @@ export function enrolmentBatch(db: D1Database, req: EnrolmentRequest): Enrolment
     };
 
   if (linkCode === undefined) {
-    const memberId = newId("mbr");
+    const memberId = req.newMemberId ?? newId("mbr");
     const statements = [
       db
         .prepare(

@@ -20,6 +20,7 @@ import { MemberRefSchema, RequestContextSchema } from "../members/routes";
 import { rateCardInForce } from "../rates/cards";
 import { pointsForDiscount } from "../rates/conversion";
 import { formatDecimal, parseDecimal } from "../rates/decimal";
+import { ledgerRiskCheck } from "../risk/check";
 import { MAX_POINTS } from "./earn";
 import { loadLedgerContext, pointValue, requireCard } from "./ledger-context";
 import { TransactionIdParams, TransactionWithBalance } from "./transaction-schemas";
@@ -89,6 +90,15 @@ export const burnRoutes: RouteModule = (r) => {
         if (points > BigInt(MAX_POINTS))
           throw new ApiError("amount_too_large", "one transaction burns at most 10^12 points", "amount");
         const txnId = newTransactionId();
+        const risk = ledgerRiskCheck(c, ctx.riskRules, {
+          kind: "burn",
+          txnId,
+          memberId: ctx.memberId,
+          memberCreatedAt: ctx.memberCreatedAt,
+          memberRef: body.member_ref,
+          points: Number(points),
+          context: body.context,
+        });
         const statements = burnStatements(db, {
           txn: {
             id: txnId,
@@ -113,8 +123,14 @@ export const burnRoutes: RouteModule = (r) => {
           },
           redeemerId: partnerId,
           redeemPriceMicros: Number(card.redeemPriceMicros),
+          statusSql: risk.statusSql,
         });
-        return { status: 201, statements, body: transactionWithBalanceJson(txnId, ctx.memberId, now, pointValue(card)) };
+        return {
+          status: 201,
+          statements: risk.wrap(statements),
+          body: transactionWithBalanceJson(txnId, ctx.memberId, now, pointValue(card)),
+          onCommitError: risk.onCommitError,
+        };
       });
     },
   );

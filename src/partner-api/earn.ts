@@ -20,6 +20,7 @@ import { newTransactionId } from "../ledger/transactions";
 import { MemberRefSchema, RequestContextSchema } from "../members/routes";
 import { activeCampaignMultipliers, earnPoints } from "../rates/conversion";
 import { formatDecimal, fromInt, mul, parseDecimal } from "../rates/decimal";
+import { ledgerRiskCheck } from "../risk/check";
 import { loadLedgerContext, pointValue, requireCard } from "./ledger-context";
 import { TransactionWithBalance } from "./transaction-schemas";
 
@@ -116,6 +117,15 @@ export const earnRoutes: RouteModule = (r) => {
 
         const pending = ctx.partner.pendingDays > 0;
         const txnId = newTransactionId();
+        const risk = ledgerRiskCheck(c, ctx.riskRules, {
+          kind: "earn",
+          txnId,
+          memberId: ctx.memberId,
+          memberCreatedAt: ctx.memberCreatedAt,
+          memberRef: body.member_ref,
+          points: Number(points),
+          context: body.context,
+        });
         const statements = earnStatements(db, {
           txn: {
             id: txnId,
@@ -143,8 +153,14 @@ export const earnRoutes: RouteModule = (r) => {
           issuePriceMicros: Number(card.issuePriceMicros),
           lotExpiresAt: lotExpiry(now, ctx.settings.expiryMonths),
           drawFunding: true,
+          statusSql: risk.statusSql,
         });
-        return { status: 201, statements, body: transactionWithBalanceJson(txnId, ctx.memberId, now, pointValue(card)) };
+        return {
+          status: 201,
+          statements: risk.wrap(statements),
+          body: transactionWithBalanceJson(txnId, ctx.memberId, now, pointValue(card)),
+          onCommitError: risk.onCommitError,
+        };
       });
     },
   );

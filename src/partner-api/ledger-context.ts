@@ -4,10 +4,13 @@ import { ApiError } from "../http/errors";
 import type { CoalitionSettings } from "../ledger/expiry-policy";
 import type { PointValue } from "../ledger/render";
 import { parseRateCardRow, type RateCard, type RateCardRow, sqlRateCardInForceId } from "../rates/cards";
+import type { RuleSet } from "../risk/rules";
+import { RULE_SET_SQL, ruleSetFromRow } from "../risk/store";
 
 /**
  * What a ledger request needs before it builds its batch, read in ONE D1 round trip: the member
- * behind the partner's ref, the partner's settings, its rate card in force, the coalition policy.
+ * behind the partner's ref, the partner's settings, its rate card in force, the coalition policy,
+ * the risk rules.
  */
 export interface LedgerContext {
   memberId: string;
@@ -15,13 +18,15 @@ export interface LedgerContext {
   partner: { id: string; pendingDays: number; holdTtlSeconds: number; fundingMode: "prepaid" | "postpaid" };
   card: RateCard | undefined;
   settings: CoalitionSettings;
+  /** The operator's risk rules (src/risk), checked inside the request's batch. */
+  riskRules: RuleSet;
 }
 
 export async function loadLedgerContext(c: Context<AppEnv>, memberRef: string): Promise<LedgerContext> {
   const db = c.env.DB;
   const partnerId = c.get("partner").id;
   const now = c.get("now");
-  const [member, partner, card, settings] = await db.batch([
+  const [member, partner, card, settings, risk] = await db.batch([
     db
       .prepare(
         `SELECT m.id, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
@@ -31,6 +36,7 @@ export async function loadLedgerContext(c: Context<AppEnv>, memberRef: string): 
     db.prepare("SELECT pending_days, hold_ttl_seconds, funding_mode FROM partners WHERE id = ?1").bind(partnerId),
     db.prepare(`SELECT * FROM rate_cards WHERE id = ${sqlRateCardInForceId("?1", "?2")}`).bind(partnerId, now),
     db.prepare("SELECT expiry_months, reporting_window_days, review_timeout_seconds FROM coalition_settings WHERE id = 1"),
+    db.prepare(RULE_SET_SQL),
   ]);
   const m = member?.results[0] as { id: string; created_at: number } | undefined;
   if (!m) throw new ApiError("member_not_found", "no member with this member_ref is linked to this partner", "member_ref");
@@ -47,6 +53,7 @@ export async function loadLedgerContext(c: Context<AppEnv>, memberRef: string): 
       reportingWindowDays: s.reporting_window_days,
       reviewTimeoutSeconds: s.review_timeout_seconds,
     },
+    riskRules: ruleSetFromRow(risk?.results[0]),
   };
 }
 

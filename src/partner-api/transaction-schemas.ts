@@ -16,6 +16,8 @@ export const TransactionSchema = z
     multiplier: z.string().optional(),
     rate_card_id: z.string().optional(),
     original_transaction_id: z.string().optional(),
+    /** A reversal: the settlement period (stl_…) of the transaction it reverses. */
+    original_settlement_id: z.string().optional(),
     reason: z.string().optional(),
     occurred_at: z.string(),
     created_at: z.string(),

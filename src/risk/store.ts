@@ -1,0 +1,122 @@
+import { auditStatement } from "../audit/log";
+import { type RiskRule, type RuleSet, ruleSetFromText } from "./rules";
+
+/** The rule set in D1 (table risk_rule_set, one row) and the risk event log (risk_events). */
+
+/** The one-row read of the rule set; requests put it in the batch of their other reads. */
+export const RULE_SET_SQL = "SELECT rules FROM risk_rule_set WHERE id = 1";
+
+export function ruleSetFromRow(row: unknown): RuleSet {
+  return ruleSetFromText((row as { rules?: string } | undefined)?.rules);
+}
+
+export async function loadRuleSet(db: D1Database): Promise<RuleSet> {
+  return ruleSetFromRow(await db.prepare(RULE_SET_SQL).first());
+}
+
+export interface StoredRuleSet {
+  rules: RiskRule[];
+  version: number;
+  updatedAt: number | null;
+  updatedBy: string | null;
+}
+
+export async function readRuleSet(db: D1Database): Promise<StoredRuleSet> {
+  const row = await db
+    .prepare("SELECT rules, version, updated_at, updated_by FROM risk_rule_set WHERE id = 1")
+    .first<{ rules: string; version: number; updated_at: number | null; updated_by: string | null }>();
+  return {
+    rules: row ? (JSON.parse(row.rules) as RiskRule[]) : [],
+    version: row?.version ?? 0,
+    updatedAt: row?.updated_at ?? null,
+    updatedBy: row?.updated_by ?? null,
+  };
+}
+
+/** Replaces the whole set, audited in the same batch. */
+export async function replaceRuleSet(db: D1Database, rules: RiskRule[], actor: string, now: number): Promise<void> {
+  const before = await readRuleSet(db);
+  await db.batch([
+    db
+      .prepare("UPDATE risk_rule_set SET rules = ?1, version = version + 1, updated_at = ?2, updated_by = ?3 WHERE id = 1")
+      .bind(JSON.stringify(rules), now, actor),
+    auditStatement(db, {
+      at: now,
+      actor,
+      action: "risk_rules.replace",
+      target: "risk-rules",
+      detail: { before: before.rules, after: rules },
+    }),
+  ]);
+}
+
+export interface RiskEventRow {
+  id: number;
+  at: number;
+  rule_id: string;
+  action: "deny" | "review";
+  applies_to: "earn" | "burn" | "enroll";
+  partner_id: string;
+  member_id: string | null;
+  member_ref: string | null;
+  transaction_id: string | null;
+  points: number | null;
+  ip: string;
+  device_id: string | null;
+  request_id: string | null;
+}
+
+/** Newest first, keyset by id; filters use their own index. */
+export async function listRiskEvents(
+  db: D1Database,
+  opts: { limit: number; beforeId?: number; ruleId?: string; partnerId?: string; memberId?: string },
+): Promise<RiskEventRow[]> {
+  const where: string[] = [];
+  const binds: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    binds.push(value);
+    where.push(sql.replace("?", `?${binds.length}`));
+  };
+  if (opts.ruleId !== undefined) add("rule_id = ?", opts.ruleId);
+  if (opts.partnerId !== undefined) add("partner_id = ?", opts.partnerId);
+  if (opts.memberId !== undefined) add("member_id = ?", opts.memberId);
+  if (opts.beforeId !== undefined) add("id < ?", opts.beforeId);
+  binds.push(opts.limit);
+  const result = await db
+    .prepare(
+      `SELECT * FROM risk_events ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?${binds.length}`,
+    )
+    .bind(...binds)
+    .all<RiskEventRow>();
+  return result.results;
+}
+
+/**
+ * Counter buckets and distinct-member records that are in no window any more (their
+ * `expires_at` passed), at most `chunk` rows a statement and `maxChunks` statements a table per run.
+ */
+export async function pruneRiskCounters(
+  db: D1Database,
+  now: number,
+  chunk = 500,
+  maxChunks = 20,
+): Promise<{ counters: number; members: number }> {
+  const prune = async (sql: string) => {
+    let deleted = 0;
+    for (let i = 0; i < maxChunks; i++) {
+      const r = await db.prepare(sql).bind(now, chunk).run();
+      deleted += r.meta.changes;
+      if (r.meta.changes < chunk) break;
+    }
+    return deleted;
+  };
+  const counters = await prune(
+    `DELETE FROM risk_counters WHERE (counter, subject, bucket) IN (
+       SELECT counter, subject, bucket FROM risk_counters WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`,
+  );
+  const members = await prune(
+    `DELETE FROM risk_members WHERE (counter, subject, member_id) IN (
+       SELECT counter, subject, member_id FROM risk_members WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`,
+  );
+  return { counters, members };
+}

@@ -1,0 +1,241 @@
+import { randomToken } from "../db/ids";
+import { sqlInt } from "../db/sql";
+import type { Env } from "../env";
+import { BUCKET_MS, CLOSED_THROUGH_SQL, closedThrough, nextBoundary, periodId, readConfig } from "./periods";
+import {
+  buildPeriodFigures,
+  type PeriodRow,
+  type PositionRow,
+  type ReportBody,
+  type SignedStatement,
+  type SumRow,
+} from "./report";
+import { canonicalJson, digestOf, signPayload } from "./signing";
+
+/**
+ * Closing periods (operator-api.md "Settlement"). A close first claims the period: one INSERT
+ * into settlement_periods that succeeds only if the period starts where the last closed one
+ * ended. From that commit on, every ledger batch settles at or after the period's end (see
+ * aggregates.ts), so the period's sums can no longer change; then the report is computed from
+ * the aggregates, signed, and stored with the statements, the closing position and the funding
+ * update in one batch. A claimed period without a report (a close that died midway) is finished
+ * by the next close, with the same content. Closing twice changes nothing.
+ */
+
+export interface CloseOptions {
+  /** The clock of the close (ms): request time, or the Cron Trigger's scheduled time. */
+  now: number;
+  /** Who closes: the operator token's sub, or "scheduler". */
+  by: string;
+  /** Off-cycle cut (ms, ≤ now): close every scheduled period ending by then, then cut there. */
+  periodEnd?: number;
+  /** Scheduled closes wait for the period's end plus the configured grace. */
+  useGrace?: boolean;
+  /** Most periods closed by one call (the rest by the next). */
+  maxPeriods?: number;
+}
+
+/** Closes what is due; returns the closed reports' stored JSON texts, oldest first. */
+export async function closePeriods(env: Env, opts: CloseOptions): Promise<string[]> {
+  const db = env.DB;
+  const closed: string[] = [];
+  const max = opts.maxPeriods ?? 100;
+  for (const period of await unfinishedPeriods(db)) closed.push(await finalizePeriod(env, period));
+  for (let i = 0; closed.length < max && i < max * 2; i++) {
+    const config = await readConfig(db);
+    const start = await closedThrough(db);
+    let end = nextBoundary(start, config);
+    let offCycle = 0;
+    if (opts.periodEnd === undefined) {
+      const grace = opts.useGrace ? config.graceSeconds * 1000 : 0;
+      if (end + grace > opts.now) break;
+    } else if (end > opts.periodEnd) {
+      if (start >= opts.periodEnd) break;
+      end = opts.periodEnd;
+      offCycle = 1;
+    }
+    const period: PeriodRow = {
+      id: periodId(start),
+      start_at: start,
+      end_at: end,
+      off_cycle: offCycle,
+      closed_at: opts.now,
+      closed_by: opts.by,
+    };
+    const claim = await db
+      .prepare(
+        `INSERT INTO settlement_periods (id, start_at, end_at, off_cycle, closed_at, closed_by)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE ${CLOSED_THROUGH_SQL} = ?2`,
+      )
+      .bind(period.id, period.start_at, period.end_at, period.off_cycle, period.closed_at, period.closed_by)
+      .run();
+    // Someone else closed meanwhile: look again from where they left off.
+    if (claim.meta.changes !== 1) continue;
+    closed.push(await finalizePeriod(env, period));
+  }
+  return closed;
+}
+
+/** The Cron Trigger's job: closes the periods whose end plus grace has passed (at most a day's worth of hours per run). */
+export async function scheduledClose(env: Env, now: number): Promise<{ closed: number }> {
+  return { closed: (await closePeriods(env, { now, by: "scheduler", useGrace: true, maxPeriods: 24 })).length };
+}
+
+async function unfinishedPeriods(db: D1Database): Promise<PeriodRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT p.* FROM settlement_periods p WHERE NOT EXISTS (SELECT 1 FROM settlement_reports r WHERE r.id = p.id)
+        ORDER BY p.start_at`,
+    )
+    .all<PeriodRow>();
+  return results;
+}
+
+/** The report of a claimed period: computed, signed and stored once; its stored text. */
+export async function finalizePeriod(env: Env, period: PeriodRow): Promise<string> {
+  const db = env.DB;
+  const existing = await storedReport(db, period.id);
+  if (existing !== null) return existing;
+  const previous = await db.prepare("SELECT * FROM settlement_periods WHERE end_at = ?").bind(period.start_at).first<PeriodRow>();
+  if (previous && (await storedReport(db, previous.id)) === null) await finalizePeriod(env, previous);
+  const opening = previous
+    ? (
+        await db
+          .prepare("SELECT * FROM settlement_positions WHERE settlement_id = ? ORDER BY issuer_id, issue_price_micros")
+          .bind(previous.id)
+          .all<PositionRow>()
+      ).results
+    : [];
+  const rows = await sumRange(db, period.start_at, period.end_at);
+  const currency = env.SETTLEMENT_CURRENCY;
+  const figures = buildPeriodFigures(period, rows, opening, currency);
+
+  const key = env.STATEMENT_SIGNING_JWK;
+  const statements: SignedStatement[] = [];
+  for (const body of figures.statements) {
+    const digest = await digestOf({ ...body });
+    const signature = await signPayload(key, { settlement_id: period.id, partner_id: body.partner_id, digest });
+    statements.push({ ...body, digest, signature });
+  }
+  const body: ReportBody = { ...figures.report, statements };
+  const digest = await digestOf({ ...body });
+  const signature = await signPayload(key, { settlement_id: period.id, digest });
+  const text = canonicalJson({ ...body, digest, signature });
+  const summary = canonicalJson({
+    id: period.id,
+    period: body.period,
+    off_cycle: body.off_cycle,
+    closed_at: body.closed_at,
+    closed_by: period.closed_by,
+    partners: statements.length,
+    totals: body.totals,
+    digest,
+  });
+
+  const token = randomToken(16);
+  const won = "EXISTS (SELECT 1 FROM settlement_reports WHERE id = ?1 AND close_token = ?2)";
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO settlement_reports (id, start_at, end_at, report, summary, digest, close_token, created_at)
+         VALUES (?1, ?3, ?4, ?5, ?6, ?7, ?2, ?8) ON CONFLICT (id) DO NOTHING`,
+      )
+      .bind(period.id, token, period.start_at, period.end_at, text, summary, digest, Date.now()),
+    db
+      .prepare(
+        `INSERT INTO settlement_statements (settlement_id, partner_id, statement, digest)
+         SELECT ?1, json_extract(value, '$.p'), json_extract(value, '$.s'), json_extract(value, '$.d') FROM json_each(?3)
+          WHERE ${won}`,
+      )
+      .bind(period.id, token, JSON.stringify(statements.map((s) => ({ p: s.partner_id, s: canonicalJson(s), d: s.digest })))),
+    db
+      .prepare(
+        `INSERT INTO settlement_positions (settlement_id, issuer_id, issue_price_micros, opening, issued, reversed, redeemed,
+           expired, debt_created, debt_repaid, closing)
+         SELECT ?1, json_extract(value, '$.issuer_id'), json_extract(value, '$.issue_price_micros'), json_extract(value, '$.opening'),
+                json_extract(value, '$.issued'), json_extract(value, '$.reversed'), json_extract(value, '$.redeemed'),
+                json_extract(value, '$.expired'), json_extract(value, '$.debt_created'), json_extract(value, '$.debt_repaid'),
+                json_extract(value, '$.closing')
+           FROM json_each(?3) WHERE ${won}`,
+      )
+      .bind(period.id, token, JSON.stringify(figures.positions)),
+    // Funding (economics.md "Funding"): the ledger moves the payable side as it is booked (each
+    // issue draws, take-backs and debt repayments credit: src/ledger/funding.ts); the close credits
+    // the receivable, so that over the period each partner's funding moved by exactly its net.
+    db
+      .prepare(
+        `UPDATE partners SET
+           prepaid_balance_micros = prepaid_balance_micros + CASE funding_mode WHEN 'prepaid' THEN c.credit ELSE 0 END,
+           exposure_micros = exposure_micros - CASE funding_mode WHEN 'postpaid' THEN c.credit ELSE 0 END,
+           updated_at = ?4
+          FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.credit') AS credit FROM json_each(?3)) AS c
+         WHERE partners.id = c.id AND c.credit <> 0 AND ${won}`,
+      )
+      .bind(
+        period.id,
+        token,
+        JSON.stringify(figures.fundingCredits.map((f) => ({ id: f.id, credit: sqlInt(f.credit) }))),
+        period.closed_at,
+      ),
+    db
+      .prepare(
+        `INSERT INTO audit_log (at, actor, action, target, detail)
+         SELECT ?3, ?4, 'settlement.close', ?1, ?5 WHERE ${won}`,
+      )
+      .bind(
+        period.id,
+        token,
+        period.closed_at,
+        period.closed_by,
+        JSON.stringify({
+          period: body.period,
+          off_cycle: body.off_cycle,
+          digest,
+          funding_credits: figures.fundingCredits.map((f) => ({ partner_id: f.id, micros: f.credit.toString() })),
+        }),
+      ),
+  ]);
+  const stored = await storedReport(db, period.id);
+  if (stored === null) throw new Error(`settlement ${period.id} was not stored`);
+  return stored;
+}
+
+export async function storedReport(db: D1Database, id: string): Promise<string | null> {
+  const row = await db.prepare("SELECT report FROM settlement_reports WHERE id = ?").bind(id).first<{ report: string }>();
+  return row?.report ?? null;
+}
+
+const GROUP = "kind, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros";
+const ENTRY_COLUMNS = `kind, issuer_id, COALESCE(redeemer_id, '') AS redeemer_id, issue_price_micros, redeem_price_micros,
+  points, 1 AS lines`;
+
+/**
+ * The sums of every entry settled in [start, end): whole 15-minute buckets from the aggregates,
+ * and the entries of the (at most two) partial buckets at the ends of an off-cycle period read
+ * directly. The cost depends on the period's length and the number of distinct
+ * (kind, issuer, redeemer, price) combinations, never on the number of transactions.
+ */
+export async function sumRange(db: D1Database, start: number, end: number): Promise<SumRow[]> {
+  const firstFull = Math.ceil(start / BUCKET_MS) * BUCKET_MS;
+  const lastFull = Math.floor(end / BUCKET_MS) * BUCKET_MS;
+  const partial: [number, number][] =
+    firstFull >= lastFull
+      ? [[start, end]]
+      : [
+          [start, firstFull],
+          [lastFull, end],
+        ];
+  const [head = [0, 0], tail = [0, 0]] = partial;
+  const full: [number, number] = firstFull < lastFull ? [firstFull, lastFull] : [0, 0];
+  const { results } = await db
+    .prepare(
+      `SELECT ${GROUP}, SUM(points) AS points, SUM(lines) AS lines FROM (
+         SELECT ${GROUP}, points, lines FROM settlement_aggregates WHERE bucket >= ?1 AND bucket < ?2
+         UNION ALL SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE at >= ?3 AND at < ?4
+         UNION ALL SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE at >= ?5 AND at < ?6)
+       GROUP BY ${GROUP} ORDER BY ${GROUP}`,
+    )
+    .bind(full[0], full[1], head[0], head[1], tail[0], tail[1])
+    .all<SumRow>();
+  return results;
+}

@@ -1,0 +1,153 @@
+import { toRfc3339 } from "../db/time";
+import { formatDecimal } from "../rates/decimal";
+import { fromMicros } from "../rates/micros";
+import { exactText, minorUnits } from "./money";
+import type { EntryKind, PeriodRow } from "./report";
+
+/** Reads of closed settlements: stored reports and statements (served verbatim), and lines. */
+
+export async function getPeriod(db: D1Database, id: string): Promise<PeriodRow | null> {
+  return db
+    .prepare("SELECT p.* FROM settlement_periods p JOIN settlement_reports r ON r.id = p.id WHERE p.id = ?")
+    .bind(id)
+    .first<PeriodRow>();
+}
+
+export async function getStatementText(db: D1Database, id: string, partnerId: string): Promise<string | null> {
+  const row = await db
+    .prepare("SELECT statement FROM settlement_statements WHERE settlement_id = ? AND partner_id = ?")
+    .bind(id, partnerId)
+    .first<{ statement: string }>();
+  return row?.statement ?? null;
+}
+
+/** A partner's statements, newest period first (ids sort by period start). */
+export async function listStatementTexts(
+  db: D1Database,
+  partnerId: string,
+  limit: number,
+  before?: string,
+): Promise<{ id: string; text: string }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT settlement_id AS id, statement AS text FROM settlement_statements
+        WHERE partner_id = ?1 AND (?2 IS NULL OR settlement_id < ?2) ORDER BY settlement_id DESC LIMIT ?3`,
+    )
+    .bind(partnerId, before ?? null, limit)
+    .all<{ id: string; text: string }>();
+  return results;
+}
+
+export async function listReportSummaries(
+  db: D1Database,
+  limit: number,
+  before?: string,
+): Promise<{ id: string; text: string }[]> {
+  const { results } = await db
+    .prepare(`SELECT id, summary AS text FROM settlement_reports WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2`)
+    .bind(before ?? null, limit)
+    .all<{ id: string; text: string }>();
+  return results;
+}
+
+export interface LineRow {
+  id: number;
+  txn_id: string;
+  txn_type: string;
+  kind: EntryKind;
+  issuer_id: string;
+  redeemer_id: string | null;
+  points: number;
+  issue_price_micros: number;
+  redeem_price_micros: number;
+  at: number;
+  booked_at: number;
+  original_id: string | null;
+  original_period_id: string | null;
+}
+
+export interface LineJson {
+  id: string;
+  transaction_id: string;
+  transaction_type: string;
+  kind: EntryKind;
+  issuer: string;
+  redeemer: string | null;
+  points: number;
+  price: string;
+  amount: { value: string; unit: string };
+  payable: string;
+  receivable: string;
+  booked_at: string;
+  settled_at: string;
+  original: { transaction_id: string; settlement_id: string | null } | null;
+}
+
+/** Kinds a partner's statement counts (expiries and repay movements only feed the points position). */
+const STATEMENT_KINDS =
+  "'issue', 'reverse_issue', 'take_back', 'unexpire', 'repaid_returned', 'debt_repaid', 'redeem', 'restore'";
+
+/**
+ * The lines of a partner's statement: every entry of the period in which it is the issuer
+ * (issues, reversals of them, take-backs, debt repaid to it, its points redeemed anywhere) or
+ * the redeemer, newest first, keyset-paginated by (settled_at, id).
+ */
+export async function listLines(
+  db: D1Database,
+  partnerId: string,
+  period: PeriodRow,
+  limit: number,
+  cursor?: { at: number; id: number },
+): Promise<LineRow[]> {
+  const after = "(?4 IS NULL OR e.at < ?4 OR (e.at = ?4 AND e.id < ?5))";
+  const { results } = await db
+    .prepare(
+      `SELECT x.*, t.booked_at, t.original_id, t.original_period_id FROM (
+         SELECT * FROM (SELECT e.* FROM settlement_entries e
+                         WHERE e.issuer_id = ?1 AND e.at >= ?2 AND e.at < ?3 AND ${after} AND e.kind IN (${STATEMENT_KINDS})
+                         ORDER BY e.at DESC, e.id DESC LIMIT ?6)
+         UNION
+         SELECT * FROM (SELECT e.* FROM settlement_entries e
+                         WHERE e.redeemer_id = ?1 AND e.at >= ?2 AND e.at < ?3 AND ${after} AND e.kind IN ('redeem', 'restore')
+                         ORDER BY e.at DESC, e.id DESC LIMIT ?6)) AS x
+         JOIN transactions t ON t.id = x.txn_id
+        ORDER BY x.at DESC, x.id DESC LIMIT ?6`,
+    )
+    .bind(partnerId, period.start_at, period.end_at, cursor?.at ?? null, cursor?.id ?? 0, limit)
+    .all<LineRow>();
+  return results;
+}
+
+/** A line as the partner sees it: exact amounts (never rounded) and its part in the statement's figures. */
+export function lineJson(row: LineRow, partnerId: string, currency: string): LineJson {
+  const redeemSide = row.kind === "redeem" || row.kind === "restore";
+  const priceMicros = redeemSide ? row.redeem_price_micros : row.issue_price_micros;
+  const amount = BigInt(row.points) * BigInt(priceMicros);
+  let payable = 0n;
+  let receivable = 0n;
+  if (row.issuer_id === partnerId) {
+    if (row.kind === "issue") payable = amount;
+    else if (["take_back", "unexpire", "repaid_returned", "debt_repaid"].includes(row.kind)) payable = -amount;
+  }
+  if (row.redeemer_id === partnerId) {
+    if (row.kind === "redeem") receivable = amount;
+    else if (row.kind === "restore") receivable = -amount;
+  }
+  const scale = minorUnits(currency);
+  return {
+    id: `sle_${row.id}`,
+    transaction_id: row.txn_id,
+    transaction_type: row.txn_type,
+    kind: row.kind,
+    issuer: row.issuer_id,
+    redeemer: row.redeemer_id,
+    points: row.points,
+    price: formatDecimal(fromMicros(priceMicros)),
+    amount: { value: formatDecimal(fromMicros(amount), scale), unit: currency },
+    payable: exactText(payable, currency),
+    receivable: exactText(receivable, currency),
+    booked_at: toRfc3339(row.booked_at),
+    settled_at: toRfc3339(row.at),
+    original: row.original_id ? { transaction_id: row.original_id, settlement_id: row.original_period_id } : null,
+  };
+}
