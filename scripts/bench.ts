@@ -15,9 +15,9 @@
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { growLedgerTo, type LedgerSize, measureRowsPerOp } from "./bench/history";
+import { growLedgerTo, measureRowsPerOp, type RowsPerOp } from "./bench/history";
 import { type LoadOptions, mergeResults, runScenario, type Scenario, type ScenarioResult } from "./bench/load";
-import { type BenchReport, render, type Settings } from "./bench/report";
+import { type BenchReport, type RowsAtSize, render, type Settings } from "./bench/report";
 import { riskUnavailable, setRiskRules } from "./bench/risk";
 import * as scenarios from "./bench/scenarios";
 import { type BenchServer, killAllNow, startBenchServer } from "./bench/server";
@@ -27,6 +27,8 @@ import { checkSignerMatchesClient, SyncSigner } from "./bench/sign";
 import { DEV_DIR, shown } from "./lib/paths";
 
 const REPORT_FILE = join(DEV_DIR, "bench-report.txt");
+/** Burns per checked-rows measurement with the default risk rules (member-burn-hourly: 10 an hour). */
+const CHECKED_BURNS = 8;
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 function intEnv(name: string, fallback: number, min: number): number {
@@ -98,16 +100,39 @@ async function main(): Promise<number> {
     return r;
   };
 
+  // D1 rows per operation at a ledger size, on a fresh member: without risk rules, then (when the
+  // risk endpoint exists) with the default rules on another fresh member, the same sequence but at
+  // most CHECKED_BURNS burns (the default member-burn-hourly rule allows 10 an hour).
+  const riskMissing = await riskUnavailable(op).catch((e: unknown) => `could not tell (${errorMessage(e)})`);
+  if (riskMissing) report.risk.unavailable = riskMissing;
+  const rowsAt = async (target: number): Promise<RowsAtSize> => {
+    const size = await growLedgerTo(baseUrl, BENCH_PARTNER, target, log);
+    const ops = settings.rowsOps;
+    const rows = await measureRowsPerOp(coalition.client, currency, { earns: ops, burns: ops, holds: ops });
+    let checked: RowsPerOp[] | undefined;
+    if (!riskMissing) {
+      try {
+        await setRiskRules(op, "default");
+        checked = await measureRowsPerOp(coalition.client, currency, {
+          earns: ops,
+          burns: Math.min(ops, CHECKED_BURNS),
+          holds: 0,
+        });
+      } catch (e) {
+        report.rows.checkedError = errorMessage(e);
+        log(`rows per operation with the default risk rules: ${report.rows.checkedError}`);
+      } finally {
+        await setRiskRules(op, "none");
+      }
+    }
+    log(`rows per operation measured at ${size.transactions} transactions`);
+    return { transactions: size.transactions, rows, ...(checked ? { checked } : {}) };
+  };
+
   try {
-    // D1 rows per operation with ~10k transactions in the ledger (before the load adds its own).
-    let small: LedgerSize | undefined;
+    // With ~10k transactions in the ledger (before the load adds its own).
     try {
-      small = await growLedgerTo(baseUrl, BENCH_PARTNER, ledgerSmall, log);
-      report.rows.small = {
-        transactions: small.transactions,
-        rows: await measureRowsPerOp(coalition.client, currency, settings.rowsOps),
-      };
-      log(`rows per operation measured at ${small.transactions} transactions`);
+      report.rows.small = await rowsAt(ledgerSmall);
     } catch (e) {
       report.rows.error = errorMessage(e);
       log(`rows per operation: ${report.rows.error}`);
@@ -115,8 +140,6 @@ async function main(): Promise<number> {
 
     // Throughput, in interleaved rounds. Risk: the same earn with the demo coalition's default
     // rules, in every round right after the earn without rules.
-    const riskMissing = await riskUnavailable(op).catch((e: unknown) => `could not tell (${errorMessage(e)})`);
-    if (riskMissing) report.risk.unavailable = riskMissing;
     const plan: { key: string; scenario: Scenario; risk?: boolean }[] = [
       { key: "noop", scenario: scenarios.bareNoop() },
       { key: "batch", scenario: scenarios.bareBatch() },
@@ -165,15 +188,10 @@ async function main(): Promise<number> {
       report.risk.withDefaults = merged("earn-risk");
     }
 
-    // D1 rows per operation with 200k+ transactions in the ledger, on another fresh member.
+    // D1 rows per operation with 200k+ transactions in the ledger, on other fresh members.
     if (report.rows.small) {
       try {
-        const large = await growLedgerTo(baseUrl, BENCH_PARTNER, ledgerLarge, log);
-        report.rows.large = {
-          transactions: large.transactions,
-          rows: await measureRowsPerOp(coalition.client, currency, settings.rowsOps),
-        };
-        log(`rows per operation measured at ${large.transactions} transactions`);
+        report.rows.large = await rowsAt(ledgerLarge);
       } catch (e) {
         report.rows.error = errorMessage(e);
         log(`rows per operation (large ledger): ${report.rows.error}`);

@@ -32,7 +32,8 @@ const undocumentedOk = new Set(["/openapi.json", "/docs", "/health", "/__bench/n
 for (const route of app.routes) {
   if (route.method === "ALL" || undocumentedOk.has(route.path) || route.path.startsWith("/__bench")) continue;
   const path = route.path.replace(/:([A-Za-z_]+)/g, "{$1}");
-  if (!doc.paths[path]?.[route.method.toLowerCase()]) problems.push(`${route.method} ${path}: served but not in the OpenAPI document`);
+  if (!doc.paths[path]?.[route.method.toLowerCase()])
+    problems.push(`${route.method} ${path}: served but not in the OpenAPI document`);
 }
 if (problems.length > 0) {
   console.error(problems.join("\n"));

@@ -92,6 +92,21 @@ export interface RowsPerOp {
   written: number;
   /** Responses without the headers (e.g. not 2xx). */
   missing: number;
+  /** Each operation's rows, in order. */
+  samples: { read: number; written: number }[];
+}
+
+/** The mean over the first `n` operations of a measurement (to compare sequences of different lengths). */
+export function prefixMean(r: RowsPerOp, n: number): RowsPerOp {
+  const samples = r.samples.slice(0, n);
+  const count = Math.max(samples.length, 1);
+  return {
+    ...r,
+    count: samples.length,
+    read: samples.reduce((a, x) => a + x.read, 0) / count,
+    written: samples.reduce((a, x) => a + x.written, 0) / count,
+    samples,
+  };
 }
 
 function rowsOf(response: Response): { read: number; written: number } | undefined {
@@ -102,38 +117,42 @@ function rowsOf(response: Response): { read: number; written: number } | undefin
 }
 
 class Mean {
-  read = 0;
-  written = 0;
-  count = 0;
+  readonly samples: { read: number; written: number }[] = [];
   missing = 0;
   add(response: Response, ok: boolean): void {
     const rows = ok ? rowsOf(response) : undefined;
-    if (!rows) {
-      this.missing++;
-      return;
-    }
-    this.read += rows.read;
-    this.written += rows.written;
-    this.count++;
+    if (rows) this.samples.push(rows);
+    else this.missing++;
   }
   result(op: string): RowsPerOp {
-    const n = Math.max(this.count, 1);
-    return { op, count: this.count, read: this.read / n, written: this.written / n, missing: this.missing };
+    const n = Math.max(this.samples.length, 1);
+    return {
+      op,
+      count: this.samples.length,
+      read: this.samples.reduce((a, x) => a + x.read, 0) / n,
+      written: this.samples.reduce((a, x) => a + x.written, 0) / n,
+      missing: this.missing,
+      samples: this.samples,
+    };
   }
 }
 
 /**
  * On a member enrolled now (so its own history is the same at every ledger size), one request at
- * a time: `ops` earns, then `ops` burns (capture), then `ops` holds each captured.
+ * a time: `earns` earns, then `burns` burns (capture), then `holds` holds each captured.
  */
-export async function measureRowsPerOp(client: PartnerClient, currency: string, ops: number): Promise<RowsPerOp[]> {
+export async function measureRowsPerOp(
+  client: PartnerClient,
+  currency: string,
+  counts: { earns: number; burns: number; holds: number },
+): Promise<RowsPerOp[]> {
   const member: BenchMember = freshMember("rows");
   await enrol(client, member);
   const earn = new Mean();
   const burn = new Mean();
   const hold = new Mean();
   const capture = new Mean();
-  for (let i = 0; i < ops; i++) {
+  for (let i = 0; i < counts.earns; i++) {
     const r = await client.post("/v1/earn", {
       member_ref: member.ref,
       amount: { value: EARN_AMOUNT, unit: currency },
@@ -141,11 +160,11 @@ export async function measureRowsPerOp(client: PartnerClient, currency: string, 
     });
     earn.add(r.response, r.ok);
   }
-  for (let i = 0; i < ops; i++) {
+  for (let i = 0; i < counts.burns; i++) {
     const r = await client.post("/v1/burns", { member_ref: member.ref, points: BURN_POINTS, context: member.context });
     burn.add(r.response, r.ok);
   }
-  for (let i = 0; i < ops; i++) {
+  for (let i = 0; i < counts.holds; i++) {
     const h = await client.post<{ transaction: { id: string } }>("/v1/burns", {
       member_ref: member.ref,
       points: BURN_POINTS,
@@ -157,5 +176,7 @@ export async function measureRowsPerOp(client: PartnerClient, currency: string, 
     const c = await client.post(`/v1/burns/${h.data.transaction.id}/capture`, {});
     capture.add(c.response, c.ok);
   }
-  return [earn.result("earn"), burn.result("burn (capture)"), hold.result("hold"), capture.result("capture")];
+  const results = [earn.result("earn"), burn.result("burn (capture)")];
+  if (counts.holds > 0) results.push(hold.result("hold"), capture.result("capture"));
+  return results;
 }

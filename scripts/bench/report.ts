@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
-import type { RowsPerOp } from "./history";
+import { prefixMean, type RowsPerOp } from "./history";
 import type { ScenarioResult } from "./load";
 import type { CloseTiming } from "./settlement";
 
@@ -18,6 +18,8 @@ export interface Settings {
 export interface RowsAtSize {
   transactions: number;
   rows: RowsPerOp[];
+  /** The same sequence with the default risk rules (fewer burns), when the risk endpoint exists. */
+  checked?: RowsPerOp[];
 }
 
 export interface BenchReport {
@@ -27,7 +29,7 @@ export interface BenchReport {
   settings: Settings;
   scenarios: ScenarioResult[];
   baseline?: ScenarioResult;
-  rows: { small?: RowsAtSize; large?: RowsAtSize; error?: string };
+  rows: { small?: RowsAtSize; large?: RowsAtSize; error?: string; checkedError?: string };
   risk: { unavailable?: string; none?: ScenarioResult; withDefaults?: ScenarioResult; error?: string };
   settlement: { unavailable?: string; flushMs?: number; timings?: CloseTiming[]; error?: string };
 }
@@ -136,11 +138,41 @@ export function render(report: BenchReport): string {
         new Set([1, 2, 3, 4, 5, 6]),
       ),
     );
-    const missing = [...small.rows, ...large.rows].filter((r) => r.missing > 0);
+    const missing = [...small.rows, ...large.rows, ...(small.checked ?? []), ...(large.checked ?? [])].filter(
+      (r) => r.missing > 0,
+    );
     for (const r of missing) out.push(`  ${r.op}: ${r.missing} responses without D1-Rows headers (not 2xx)`);
+    if (small.checked && large.checked) {
+      out.push("", "the same, with the default risk rules (another fresh member, same sequence; burns: the first n):");
+      const lines: string[][] = [];
+      for (const op of small.checked.map((r) => r.op)) {
+        for (const at of [small, large]) {
+          const checked = at.checked?.find((r) => r.op === op);
+          const plain = at.rows.find((r) => r.op === op);
+          if (!checked || !plain) continue;
+          const none = prefixMean(plain, checked.count);
+          lines.push([
+            `${op} (n=${checked.count})`,
+            int(at.transactions),
+            rows1(none.read),
+            rows1(checked.read),
+            rows1(none.written),
+            rows1(checked.written),
+          ]);
+        }
+      }
+      out.push(
+        ...table(
+          ["operation", "ledger txns", "read, no rules", "read, default rules", "written, no rules", "written, default rules"],
+          lines,
+          new Set([1, 2, 3, 4, 5]),
+        ),
+      );
+    }
   } else {
     out.push(`  not measured${report.rows.error ? `: ${report.rows.error}` : ""}`);
   }
+  if (report.rows.checkedError) out.push(`  with the default risk rules: not measured: ${report.rows.checkedError}`);
 
   out.push("");
   const { risk } = report;

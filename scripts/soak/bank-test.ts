@@ -202,6 +202,8 @@ const WEIGHTS: Record<OpKind, number> = {
 
 const IPS = ["203.0.113.7", "203.0.113.8", "198.51.100.20", "2001:db8::7", "192.0.2.44"];
 const SEQUENTIAL_REDELIVERY = 0.04;
+/** A hold is captured or voided (and must succeed) only this long before its expiry: a request may queue for seconds. */
+const HOLD_MARGIN_MS = 15_000;
 
 export class BankTest {
   readonly opts: BankTestOptions;
@@ -1075,7 +1077,7 @@ export class BankTest {
   }
 
   private async decideHold(action: "capture" | "void", mode: Parameters<BankTest["execute"]>[1] = {}): Promise<boolean> {
-    const h = this.rng.pick(this.openHolds(Date.now(), 3000));
+    const h = this.rng.pick(this.openHolds(Date.now(), HOLD_MARGIN_MS));
     if (!h) return false;
     const body: Record<string, unknown> =
       action === "capture" && h.points > 1 && this.rng.chance(0.5) ? { points: this.rng.int(1, h.points - 1) } : {};
@@ -1098,7 +1100,7 @@ export class BankTest {
 
   /** Capture and void of one hold at the same moment: exactly one wins, the other is hold_not_open. */
   private async captureVoidRace(): Promise<boolean> {
-    const h = this.rng.pick(this.openHolds(Date.now(), 3000));
+    const h = this.rng.pick(this.openHolds(Date.now(), HOLD_MARGIN_MS));
     if (!h) return false;
     const allowed = ["200", "409 hold_not_open"];
     const [c, v] = await Promise.all([
@@ -1298,7 +1300,6 @@ export class BankTest {
 
   /** Operator adjustment: a goodwill credit, or a debit (which cannot exceed available). */
   private async adjustment(m: Member): Promise<void> {
-    const v = this.view(m);
     const credit = this.rng.chance(0.7);
     const points = credit ? this.rng.int(1, 300) : -this.rng.int(1, Math.max(1, Math.min(100, this.spendable(m))));
     const predicted = credit ? undefined : this.predictSpend(m, -points);

@@ -66,6 +66,8 @@ function parseToken(token: string): { kid: string; alg: string; claims: RequestC
  */
 export function partnerSignature(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // Already verified for this request (a path like `/v1/*` can match the middleware twice).
+    if (c.get("partner")) return next();
     const token = c.req.header(SIGNATURE_HEADER);
     if (!token) throw new ApiError("signature_missing", `the ${SIGNATURE_HEADER} header is required`);
     const { kid, alg, claims } = parseToken(token.trim());

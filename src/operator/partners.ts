@@ -62,6 +62,19 @@ const AddKey = z.strictObject({
 
 const Payment = z.strictObject({ amount: AmountSchema, reference: z.string().min(1).max(200) });
 
+/**
+ * Funding amounts are kept as exact micros in 64-bit SQL integers; one amount may be at most a
+ * billion units of the settlement currency (far above any partner's position), so balances and
+ * exposures stay exact however many of them add up.
+ */
+const MAX_FUNDING_MICROS = 10n ** 15n;
+
+function fundingMicros(value: string, param: string): number {
+  const micros = parseMicros(value);
+  if (micros > MAX_FUNDING_MICROS) throw new ApiError("invalid_body", "an amount may be at most 1000000000", param);
+  return sqlInt(micros);
+}
+
 function requireCurrency(unit: string, currency: string, param: string): void {
   if (unit !== currency) throw new ApiError("unknown_unit", `funding is in the settlement currency ${currency}`, param);
 }
@@ -93,7 +106,7 @@ export const partnerRoutes: RouteModule = (r) => {
       const currency = c.env.SETTLEMENT_CURRENCY;
       const amount = body.funding.mode === "prepaid" ? body.funding.balance : body.funding.credit_limit;
       requireCurrency(amount.unit, currency, `funding.${body.funding.mode === "prepaid" ? "balance" : "credit_limit"}.unit`);
-      const micros = parseMicros(amount.value);
+      const micros = fundingMicros(amount.value, `funding.${body.funding.mode === "prepaid" ? "balance" : "credit_limit"}.value`);
       const [insert] = await db.batch([
         db
           .prepare(
@@ -104,8 +117,8 @@ export const partnerRoutes: RouteModule = (r) => {
             body.id,
             body.name,
             body.funding.mode,
-            body.funding.mode === "prepaid" ? sqlInt(micros) : 0,
-            body.funding.mode === "postpaid" ? sqlInt(micros) : 0,
+            body.funding.mode === "prepaid" ? micros : 0,
+            body.funding.mode === "postpaid" ? micros : 0,
             body.pending_days ?? 0,
             body.hold_ttl_seconds ?? 900,
             now,
@@ -196,7 +209,7 @@ export const partnerRoutes: RouteModule = (r) => {
       let creditLimit: number | null = null;
       if (body.funding?.mode === "postpaid") {
         requireCurrency(body.funding.credit_limit.unit, c.env.SETTLEMENT_CURRENCY, "funding.credit_limit.unit");
-        creditLimit = sqlInt(parseMicros(body.funding.credit_limit.value));
+        creditLimit = fundingMicros(body.funding.credit_limit.value, "funding.credit_limit.value");
       }
       await db.batch([
         db
@@ -372,7 +385,7 @@ export const partnerRoutes: RouteModule = (r) => {
       return idempotent(c, "operator", async () => {
         await mustGetPartner(db, id);
         requireCurrency(amount.unit, currency, "amount.unit");
-        const micros = sqlInt(parseMicros(amount.value));
+        const micros = fundingMicros(amount.value, "amount.value");
         return {
           status: 201,
           statements: [

@@ -38,6 +38,12 @@ import { armFault, changedTables, disarmFaults, tableDigests, type WriteOp } fro
  *     applies nothing — fails if the success was not stored in the same batch as the writes.
  * Writes that take no Idempotency-Key (enrolment is idempotent by member_ref; rate cards, new
  * partners and keys are created once) check the natural equivalent of 3 and 4.
+ *
+ * Checked against broken guards (in a scratch copy of the repo, src untouched here): with
+ * idempotency storing the 5xx (src/http/idempotency.ts: storeError instead of release + throw)
+ * check 2 fails on idempotency_keys and, with check 2 disabled, check 3 fails (the retry replays
+ * the 503); with commit() running the batch as separate statements, check 2 fails for every
+ * middle table, naming the tables the statements before it wrote.
  */
 
 interface Attempt {
@@ -498,13 +504,10 @@ const KINDS: BatchKind[] = [
       };
     },
   },
-  // BUG (open, found by this test): after a fault in the report batch, the retry with the same
-  // period_end answers 409 settlement_closed ("period_end falls in a period that is already
-  // closed") instead of finishing the claimed period: the claim is in settlement_periods, so
-  // closedThrough() already counts it, and the `periodEnd <= closedThrough` branch of
-  // POST /settlements/close (src/settlement/routes.ts) only looks for a stored REPORT of that
-  // period_end. A close without period_end (or the cron) does finish it. This test asserts the
-  // contract (the retry succeeds once) and fails until that branch finalizes an unfinished claim.
+  // Found by this test while settlement was being written: after a fault in the report batch,
+  // the retry with the same period_end answered 409 settlement_closed instead of finishing the
+  // claimed period (closedThrough() counts the claim, and that branch of POST /settlements/close
+  // only looked for a stored report). src/settlement/routes.ts now finalizes the claimed period.
   {
     name: "settlement close",
     requires: "post /admin/v1/settlements/close",

@@ -144,7 +144,7 @@ describe("fuzz: operator requests with an admin token", () => {
 describe("fuzz regressions: amounts too large for the ledger", () => {
   const huge = "9223372036854775808";
 
-  // BUG (open): POST /admin/v1/partners/{id}/payments, src/operator/partners.ts `sqlInt(parseMicros(amount.value))`.
+  // Regression (fixed, amounts are capped): POST /admin/v1/partners/{id}/payments, src/operator/partners.ts `sqlInt(parseMicros(amount.value))`.
   it("a payment of 9223372036854775808 CNY is refused with a 4xx, and the key stays usable", async () => {
     const key = `idk_regress_${Date.now()}`;
     const body = (value: string) => ({
@@ -160,7 +160,7 @@ describe("fuzz regressions: amounts too large for the ledger", () => {
     expect(corrected?.status, corrected?.text).toBe(201);
   });
 
-  // BUG (open): POST /admin/v1/partners, src/operator/partners.ts `sqlInt(micros)` of funding.balance / credit_limit.
+  // Regression (fixed, amounts are capped): POST /admin/v1/partners, src/operator/partners.ts `sqlInt(micros)` of funding.balance / credit_limit.
   it("a partner funded with 9223372036854775808 CNY is refused with a 4xx", async () => {
     for (const funding of [
       { mode: "prepaid", balance: { value: huge, unit: "CNY" } },
@@ -179,7 +179,7 @@ describe("fuzz regressions: amounts too large for the ledger", () => {
     }
   });
 
-  // BUG (open): PATCH /admin/v1/partners/{id}, src/operator/partners.ts `sqlInt(parseMicros(body.funding.credit_limit.value))`.
+  // Regression (fixed, amounts are capped): PATCH /admin/v1/partners/{id}, src/operator/partners.ts `sqlInt(parseMicros(body.funding.credit_limit.value))`.
   it("a credit limit of 9223372036854775808 CNY is refused with a 4xx", async () => {
     const answer = await checkOperator({
       method: "PATCH",

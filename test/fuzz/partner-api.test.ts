@@ -285,7 +285,7 @@ describe("fuzz: signed partner requests", () => {
     expect(corrected?.status, corrected?.text).toBe(200);
   });
 
-  // BUG (open): a correctly signed request to the literal path /v1/* answers 401 replayed_request
+  // Regression (fixed): a correctly signed request to the literal path /v1/* answered 401 replayed_request
   // ("this jti was already used") instead of 404 not_found: the partner-signature middleware runs
   // twice for that one path (the router matches it both as the middleware's own "/v1/*" pattern
   // and as a request path), and the second run finds the jti the first one stored. Found by the
