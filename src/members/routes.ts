@@ -17,7 +17,6 @@ import {
 } from "../http/schemas";
 import { enrolWithRisk } from "../risk/enrol";
 import {
-  type ActivityRow,
   issueLinkCodeStatement,
   isValidMemberRef,
   LINK_CODE_TTL_MS,

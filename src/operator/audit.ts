@@ -40,12 +40,11 @@ export const auditRoutes: RouteModule = (r) => {
     async (c) => {
       const { limit, cursor, actor, action } = c.req.valid("query");
       const position = decodeCursor(cursor, ["id"]);
-      const rows = await listAudit(c.env.DB, {
-        limit: limit + 1,
-        beforeId: position ? Number(position.id) : undefined,
-        actor,
-        action,
-      });
+      const beforeId = position ? Number(position.id) : undefined;
+      if (beforeId !== undefined && !Number.isSafeInteger(beforeId)) {
+        throw new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
+      }
+      const rows = await listAudit(c.env.DB, { limit: limit + 1, beforeId, actor, action });
       const result = page(rows, limit, (e) => ({ id: e.id }));
       return c.json(
         {
