@@ -31,7 +31,8 @@ for (const [path, methods] of Object.entries(doc.paths)) {
 const undocumentedOk = new Set(["/openapi.json", "/docs", "/health", "/__bench/noop", "/__bench/batch"]);
 for (const route of app.routes) {
   if (route.method === "ALL" || undocumentedOk.has(route.path) || route.path.startsWith("/__bench")) continue;
-  const path = route.path.replace(/:([A-Za-z_]+)/g, "{$1}");
+  // `:file{stl_…\.csv}` (a param with a pattern and a literal extension) is documented as `{id}.csv`.
+  const path = route.path.replace(/:[A-Za-z_]+\{[^}]*\\\.([a-z]+)\}/g, "{id}.$1").replace(/:([A-Za-z_]+)/g, "{$1}");
   if (!doc.paths[path]?.[route.method.toLowerCase()])
     problems.push(`${route.method} ${path}: served but not in the OpenAPI document`);
 }

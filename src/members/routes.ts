@@ -150,6 +150,7 @@ export const memberRoutes: RouteModule = (r) => {
           "invalid_param",
           "member_ref_conflict",
           "link_code_invalid",
+          "risk_declined",
           ...PARTNER_AUTH_ERRORS,
         ),
       },

@@ -62,6 +62,7 @@ export const burnRoutes: RouteModule = (r) => {
           "no_rate_card",
           "amount_too_large",
           "insufficient_points",
+          "risk_declined",
           ...IDEMPOTENCY_ERRORS,
           ...PARTNER_AUTH_ERRORS,
         ),

@@ -67,6 +67,7 @@ export const earnRoutes: RouteModule = (r) => {
           "partner_funds_exhausted",
           "partner_credit_limit",
           "occurred_at_out_of_window",
+          "risk_declined",
           ...IDEMPOTENCY_ERRORS,
           ...PARTNER_AUTH_ERRORS,
         ),

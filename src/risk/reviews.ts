@@ -18,7 +18,7 @@ import { settlementAggregateStatements } from "../settlement/aggregates";
  * - approve a burn: every reserved point is captured (status `posted`); a hold
  *   (`capture: false`) becomes an open hold instead, its TTL counted from the approval;
  * - reject an earn: status `rejected`, nothing else; reject a burn: its reservations go back to
- *   their lots (status `rejected`).
+ *   their lots (status `voided`: §5 lists a burn's statuses as review, held, posted, voided).
  * Every decision is one batch whose first statement guards that the transaction is still in review.
  */
 
@@ -130,9 +130,11 @@ export function rejectStatements(
   now: number,
 ): D1PreparedStatement[] {
   const guard = reviewOpenGuard(db, row.id, Number.MIN_SAFE_INTEGER);
+  // A burn's statuses are review, held, posted or voided (partner-api.md §5): a rejected burn is
+  // voided. An earn has no such list; a rejected earn is `rejected`.
   const reject = db
-    .prepare("UPDATE transactions SET status = 'rejected', decided_at = ?2 WHERE id = ?1 AND status = 'review'")
-    .bind(row.id, now);
+    .prepare("UPDATE transactions SET status = ?3, decided_at = ?2 WHERE id = ?1 AND status = 'review'")
+    .bind(row.id, now, row.type === "burn" ? "voided" : "rejected");
   if (row.type === "earn") return [guard, reject];
   return [
     guard,

@@ -142,7 +142,7 @@ describe("a review burn", () => {
     const { p, m } = await funded();
     const id = await inReview(await burnAt(p, m.ref, 150, { ip: freshIp() }));
     const rejected = await decide(id, "reject");
-    expect(rejected.body.transaction).toMatchObject({ id, status: "rejected" });
+    expect(rejected.body.transaction).toMatchObject({ id, status: "voided" });
     expect((await balance(p, m.ref)).points).toEqual({ available: 200, pending: 0, held: 0 });
     expect(statusOf(await burnAt(p, m.ref, 100, { ip: freshIp() }))).toBe("posted");
   });
@@ -217,7 +217,7 @@ describe("the 7-day timeout", () => {
 
     await runScheduledJobs();
     expect(await txn(p, oldEarn)).toMatchObject({ status: "rejected" });
-    expect(await txn(p, oldBurn)).toMatchObject({ status: "rejected" });
+    expect(await txn(p, oldBurn)).toMatchObject({ status: "voided" });
     expect(await txn(p, fresh)).toMatchObject({ status: "review" });
     expect((await balance(p, m.ref)).points).toEqual({ available: 200, pending: 300, held: 0 });
     await runScheduledJobs();
