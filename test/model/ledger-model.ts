@@ -360,7 +360,7 @@ export class LedgerModel {
     };
     this.lots.push(lot);
     txn.lot = lot.index;
-    const repay = availableAt > now ? 0 : Math.min(lot.remaining, this.debtTotal());
+    const repay = Math.min(lot.remaining, this.debtTotal());
     lot.remaining -= repay;
     this.repayDebts(txn, repay);
   }
@@ -433,7 +433,7 @@ export class LedgerModel {
   private reverseBurn(burn: ModelTxn, points: number, now: number): void {
     const restored: { lot: number; points: number }[] = [];
     let left = points;
-    for (let i = burn.consumption.length - 1; i >= 0 && left > 0; i--) {
+    for (let i = 0; i < burn.consumption.length && left > 0; i++) {
       const c = burn.consumption[i]!;
       const n = Math.min(c.points - c.restored, left);
       if (n <= 0) continue;
