@@ -79,7 +79,12 @@ export function readIdempotencyKey(c: Context<AppEnv>): string {
 export async function idempotent(
   c: Context<AppEnv>,
   scope: string,
-  work: () => Promise<Outcome>,
+  work: (prefetched: D1Result[]) => Promise<Outcome>,
+  /**
+   * Reads the work needs, sent in the claim's own batch to save a round trip; their results are
+   * handed to `work` (and dropped when the request is a replay).
+   */
+  prefetch: D1PreparedStatement[] = [],
   // biome-ignore lint/suspicious/noExplicitAny: the stored bytes are returned as they are; each route's schema documents their shape.
 ): Promise<any> {
   const db = c.env.DB;
@@ -89,22 +94,27 @@ export async function idempotent(
   const hash = await requestHash(c.req.method, url.pathname + url.search, c.get("rawBody"));
   const claim: Claim = { scope, key, token: randomToken() };
 
-  // Claim: a new key, or one whose earlier claim is stale (its request died mid-flight).
-  const claimed = await db
-    .prepare(
-      `INSERT INTO idempotency_keys (scope, key, request_hash, state, claim_token, claimed_at, created_at)
-       VALUES (?1, ?2, ?3, 'in_flight', ?4, ?5, ?5)
-       ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash,
-         claim_token = excluded.claim_token, claimed_at = excluded.claimed_at
-        WHERE idempotency_keys.state = 'in_flight' AND idempotency_keys.claimed_at <= ?6`,
-    )
-    .bind(scope, key, hash, claim.token, now, now - CLAIM_TIMEOUT_MS)
-    .run();
-  if (claimed.meta.changes !== 1) {
-    const row = await db
+  // Claim: a new key, or one whose earlier claim is stale (its request died mid-flight). The same
+  // batch reads the record (for a replay) and whatever the work prefetches: one round trip.
+  const [claimed, existing, ...prefetched] = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO idempotency_keys (scope, key, request_hash, state, claim_token, claimed_at, created_at)
+         VALUES (?1, ?2, ?3, 'in_flight', ?4, ?5, ?5)
+         ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash,
+           claim_token = excluded.claim_token, claimed_at = excluded.claimed_at
+          WHERE idempotency_keys.state = 'in_flight' AND idempotency_keys.claimed_at <= ?6`,
+      )
+      .bind(scope, key, hash, claim.token, now, now - CLAIM_TIMEOUT_MS),
+    db
       .prepare("SELECT request_hash, state, response_status, response_body FROM idempotency_keys WHERE scope = ?1 AND key = ?2")
-      .bind(scope, key)
-      .first<{ request_hash: string; state: string; response_status: number; response_body: string }>();
+      .bind(scope, key),
+    ...prefetch,
+  ]);
+  if (claimed?.meta.changes !== 1) {
+    const row = existing?.results[0] as
+      | { request_hash: string; state: string; response_status: number; response_body: string }
+      | undefined;
     if (row && row.request_hash !== hash) {
       throw new ApiError("idempotency_key_reused", "this Idempotency-Key was used with a different request");
     }
@@ -114,7 +124,7 @@ export async function idempotent(
 
   let outcome: Outcome;
   try {
-    outcome = await work();
+    outcome = await work(prefetched);
   } catch (error) {
     if (error instanceof ApiError && isStoredOutcome(error)) return storeError(c, claim, error);
     await release(db, claim);

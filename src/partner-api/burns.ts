@@ -22,7 +22,7 @@ import { pointsForDiscount } from "../rates/conversion";
 import { formatDecimal, parseDecimal } from "../rates/decimal";
 import { ledgerRiskCheck } from "../risk/check";
 import { MAX_POINTS } from "./earn";
-import { loadLedgerContext, pointValue, requireCard } from "./ledger-context";
+import { ledgerContextFrom, ledgerContextPrefetch, pointValue, requireCard } from "./ledger-context";
 import { TransactionIdParams, TransactionWithBalance } from "./transaction-schemas";
 
 export const BurnBody = z
@@ -73,66 +73,71 @@ export const burnRoutes: RouteModule = (r) => {
       const db = c.env.DB;
       const now = c.get("now");
       const partnerId = c.get("partner").id;
-      return idempotent(c, partnerId, async () => {
-        const ctx = await loadLedgerContext(c, body.member_ref);
-        const card = requireCard(ctx.card);
-        let points: bigint;
-        let rate: string | null = null;
-        if (body.amount) {
-          const burnRate = card.burn.find((b) => b.unit === body.amount?.unit);
-          if (!burnRate)
-            throw new ApiError("unknown_unit", `this partner does not redeem points for ${body.amount.unit}`, "amount.unit");
-          // The points needed for a money discount round up (never give more than was paid for).
-          points = pointsForDiscount({ amount: parseDecimal(body.amount.value), valuePerPoint: burnRate.valuePerPoint });
-          rate = formatDecimal(burnRate.valuePerPoint);
-        } else {
-          points = BigInt(body.points ?? 0);
-        }
-        if (points > BigInt(MAX_POINTS))
-          throw new ApiError("amount_too_large", "one transaction burns at most 10^12 points", "amount");
-        const txnId = newTransactionId();
-        const risk = ledgerRiskCheck(c, ctx.riskRules, {
-          kind: "burn",
-          txnId,
-          memberId: ctx.memberId,
-          memberCreatedAt: ctx.memberCreatedAt,
-          memberRef: body.member_ref,
-          points: Number(points),
-          context: body.context,
-        });
-        const statements = burnStatements(db, {
-          txn: {
-            id: txnId,
-            type: "burn",
-            status: body.capture ? "posted" : "held",
-            partnerId,
+      return idempotent(
+        c,
+        partnerId,
+        async (prefetched) => {
+          const ctx = ledgerContextFrom(c, prefetched);
+          const card = requireCard(ctx.card);
+          let points: bigint;
+          let rate: string | null = null;
+          if (body.amount) {
+            const burnRate = card.burn.find((b) => b.unit === body.amount?.unit);
+            if (!burnRate)
+              throw new ApiError("unknown_unit", `this partner does not redeem points for ${body.amount.unit}`, "amount.unit");
+            // The points needed for a money discount round up (never give more than was paid for).
+            points = pointsForDiscount({ amount: parseDecimal(body.amount.value), valuePerPoint: burnRate.valuePerPoint });
+            rate = formatDecimal(burnRate.valuePerPoint);
+          } else {
+            points = BigInt(body.points ?? 0);
+          }
+          if (points > BigInt(MAX_POINTS))
+            throw new ApiError("amount_too_large", "one transaction burns at most 10^12 points", "amount");
+          const txnId = newTransactionId();
+          const risk = ledgerRiskCheck(c, ctx.riskRules, {
+            kind: "burn",
+            txnId,
             memberId: ctx.memberId,
+            memberCreatedAt: ctx.memberCreatedAt,
+            memberRef: body.member_ref,
             points: Number(points),
-            direction: -1,
-            orderRef: body.order_ref,
-            amountValue: body.amount?.value,
-            amountUnit: body.amount?.unit,
-            rate,
-            rateCardId: card.id,
-            issuePriceMicros: Number(card.issuePriceMicros),
+            context: body.context,
+          });
+          const statements = burnStatements(db, {
+            txn: {
+              id: txnId,
+              type: "burn",
+              status: body.capture ? "posted" : "held",
+              partnerId,
+              memberId: ctx.memberId,
+              points: Number(points),
+              direction: -1,
+              orderRef: body.order_ref,
+              amountValue: body.amount?.value,
+              amountUnit: body.amount?.unit,
+              rate,
+              rateCardId: card.id,
+              issuePriceMicros: Number(card.issuePriceMicros),
+              redeemPriceMicros: Number(card.redeemPriceMicros),
+              occurredAt: now,
+              bookedAt: now,
+              expiresAt: body.capture ? null : now + ctx.partner.holdTtlSeconds * 1000,
+              contextIp: body.context.ip,
+              contextDevice: body.context.device_id,
+            },
+            redeemerId: partnerId,
             redeemPriceMicros: Number(card.redeemPriceMicros),
-            occurredAt: now,
-            bookedAt: now,
-            expiresAt: body.capture ? null : now + ctx.partner.holdTtlSeconds * 1000,
-            contextIp: body.context.ip,
-            contextDevice: body.context.device_id,
-          },
-          redeemerId: partnerId,
-          redeemPriceMicros: Number(card.redeemPriceMicros),
-          statusSql: risk.statusSql,
-        });
-        return {
-          status: 201,
-          statements: risk.wrap(statements),
-          body: transactionWithBalanceJson(txnId, ctx.memberId, now, pointValue(card)),
-          onCommitError: risk.onCommitError,
-        };
-      });
+            statusSql: risk.statusSql,
+          });
+          return {
+            status: 201,
+            statements: risk.wrap(statements),
+            body: transactionWithBalanceJson(txnId, ctx.memberId, now, pointValue(card)),
+            onCommitError: risk.onCommitError,
+          };
+        },
+        ledgerContextPrefetch(c, body.member_ref),
+      );
     },
   );
 

@@ -8,9 +8,8 @@ import type { RuleSet } from "../risk/rules";
 import { RULE_SET_SQL, ruleSetFromRow } from "../risk/store";
 
 /**
- * What a ledger request needs before it builds its batch, read in ONE D1 round trip: the member
- * behind the partner's ref, the partner's settings, its rate card in force, the coalition policy,
- * the risk rules.
+ * What a ledger request needs before it builds its batch: the member behind the partner's ref, the
+ * partner's settings, its rate card in force, the coalition policy, the risk rules.
  */
 export interface LedgerContext {
   memberId: string;
@@ -22,22 +21,37 @@ export interface LedgerContext {
   riskRules: RuleSet;
 }
 
-export async function loadLedgerContext(c: Context<AppEnv>, memberRef: string): Promise<LedgerContext> {
+/**
+ * The reads, as statements: sent in the idempotency claim's batch (`idempotent`'s prefetch), so
+ * the context costs no round trip of its own.
+ */
+export function ledgerContextStatements(c: Context<AppEnv>): D1PreparedStatement[] {
   const db = c.env.DB;
   const partnerId = c.get("partner").id;
   const now = c.get("now");
-  const [member, partner, card, settings, risk] = await db.batch([
-    db
-      .prepare(
-        `SELECT m.id, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
-          WHERE l.partner_id = ?1 AND l.member_ref = ?2`,
-      )
-      .bind(partnerId, memberRef),
+  return [
     db.prepare("SELECT pending_days, hold_ttl_seconds, funding_mode FROM partners WHERE id = ?1").bind(partnerId),
     db.prepare(`SELECT * FROM rate_cards WHERE id = ${sqlRateCardInForceId("?1", "?2")}`).bind(partnerId, now),
     db.prepare("SELECT expiry_months, reporting_window_days, review_timeout_seconds FROM coalition_settings WHERE id = 1"),
     db.prepare(RULE_SET_SQL),
-  ]);
+  ];
+}
+
+/** The member statement goes last: its ref comes from the validated body. */
+export function memberStatement(c: Context<AppEnv>, memberRef: string): D1PreparedStatement {
+  return c.env.DB.prepare(
+    `SELECT m.id, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
+      WHERE l.partner_id = ?1 AND l.member_ref = ?2`,
+  ).bind(c.get("partner").id, memberRef);
+}
+
+export function ledgerContextPrefetch(c: Context<AppEnv>, memberRef: string): D1PreparedStatement[] {
+  return [...ledgerContextStatements(c), memberStatement(c, memberRef)];
+}
+
+/** The context from the prefetched results (in `ledgerContextPrefetch` order). */
+export function ledgerContextFrom(c: Context<AppEnv>, results: D1Result[]): LedgerContext {
+  const [partner, card, settings, risk, member] = results;
   const m = member?.results[0] as { id: string; created_at: number } | undefined;
   if (!m) throw new ApiError("member_not_found", "no member with this member_ref is linked to this partner", "member_ref");
   const p = partner?.results[0] as { pending_days: number; hold_ttl_seconds: number; funding_mode: "prepaid" | "postpaid" };
@@ -46,7 +60,12 @@ export async function loadLedgerContext(c: Context<AppEnv>, memberRef: string): 
   return {
     memberId: m.id,
     memberCreatedAt: m.created_at,
-    partner: { id: partnerId, pendingDays: p.pending_days, holdTtlSeconds: p.hold_ttl_seconds, fundingMode: p.funding_mode },
+    partner: {
+      id: c.get("partner").id,
+      pendingDays: p.pending_days,
+      holdTtlSeconds: p.hold_ttl_seconds,
+      fundingMode: p.funding_mode,
+    },
     card: cardRow ? parseRateCardRow(cardRow) : undefined,
     settings: {
       expiryMonths: s.expiry_months,
