@@ -97,9 +97,16 @@ export function balanceJson(memberId: string, now: number, value: PointValue | u
   const n = "?2";
   const { available, pending, held } = sqlBalanceParts(m, n);
   const expiring = `(SELECT json_group_array(json_object('points', pts, 'expires_at', ${sqlTime("exp")})) FROM (
-      SELECT SUM(remaining) AS pts, expires_at AS exp FROM lots
-       WHERE member_id = ${m} AND remaining > 0 AND expires_at > ${n} AND expires_at <= ${n} + ${EXPIRING_WINDOW_MS}
-       GROUP BY expires_at ORDER BY expires_at LIMIT 100))`;
+      SELECT SUM(pts) AS pts, exp FROM (
+        SELECT remaining AS pts, expires_at AS exp FROM lots
+         WHERE member_id = ${m} AND remaining > 0 AND expires_at > ${n} AND expires_at <= ${n} + ${EXPIRING_WINDOW_MS}
+        UNION ALL
+        -- points of holds past their expiry, not yet voided by a job, are back on their lots
+        SELECT mv.points, l.expires_at FROM transactions h
+          JOIN lot_movements mv ON mv.txn_id = h.id AND mv.kind = 'reserve' JOIN lots l ON l.id = mv.lot_id
+         WHERE h.member_id = ${m} AND h.status = 'held' AND h.expires_at <= ${n}
+           AND l.expires_at > ${n} AND l.expires_at <= ${n} + ${EXPIRING_WINDOW_MS})
+       GROUP BY exp ORDER BY exp LIMIT 100))`;
   const valueJson = value ? `json_object('value', ${sqlScaledText(`b.available * ?3`, value.scale)}, 'unit', ?4)` : "NULL";
   const sql = `SELECT json_object(
       'member_id', ${m},
