@@ -25,9 +25,14 @@
  *    new debt (charged to the earn's issuer).
  *  - `expiring` sums remaining lot points (pending lots included, reserved points excluded) that
  *    expire within 90 days, grouped by expiry instant.
- *  - Error precedence of the API: transaction_not_found, then hold_not_open / nothing_to_reverse,
- *    then invalid_body (capture of more than held); a reversal of more than is left answers
+ *  - Error precedence of the API: transaction_not_found (also: another partner's transaction, a
+ *    reversal, an adjustment), then hold_not_open / nothing_to_reverse, then invalid_body (capture
+ *    of more than held, 400); a reversal of more than is left, or of a held or voided burn, answers
  *    nothing_to_reverse.
+ *  - A pending earn can be reversed like a posted one (its lot's points are taken back).
+ *  - A lot's expiry that no job has written yet and an earn reversal: the implementation takes the
+ *    points back as `take_back` rather than `unexpire`; lots, balances and debts are the same
+ *    either way, so the test cannot (and need not) tell them apart.
  */
 
 export type Issuer = string; // a partner key of the model, or "operator"
@@ -211,7 +216,8 @@ export class LedgerModel {
     const held = this.txns.filter((t) => t.status === "held").reduce((s, t) => s + t.points, 0);
     const byExpiry = new Map<number, number>();
     for (const l of live) {
-      if (l.expiresAt <= now + this.config.expiringWindowMs) byExpiry.set(l.expiresAt, (byExpiry.get(l.expiresAt) ?? 0) + l.remaining);
+      if (l.expiresAt <= now + this.config.expiringWindowMs)
+        byExpiry.set(l.expiresAt, (byExpiry.get(l.expiresAt) ?? 0) + l.remaining);
     }
     const expiring = [...byExpiry.entries()].sort((a, b) => a[0] - b[0]).map(([expiresAt, points]) => ({ points, expiresAt }));
     return { available: this.available(now), pending, held, expiring };
@@ -271,7 +277,7 @@ export class LedgerModel {
   capture(index: number, points: number | undefined, caller: string, now: number): Outcome {
     this.settle(now);
     const hold = this.txns[index];
-    if (!hold || hold.kind !== "burn" || hold.partner !== caller) return fail(404, "transaction_not_found");
+    if (hold?.kind !== "burn" || hold.partner !== caller) return fail(404, "transaction_not_found");
     if (hold.status !== "held") return fail(409, "hold_not_open");
     const n = points ?? hold.points;
     if (n > hold.points) return fail(400, "invalid_body");
@@ -294,7 +300,7 @@ export class LedgerModel {
   void(index: number, caller: string, now: number): Outcome {
     this.settle(now);
     const hold = this.txns[index];
-    if (!hold || hold.kind !== "burn" || hold.partner !== caller) return fail(404, "transaction_not_found");
+    if (hold?.kind !== "burn" || hold.partner !== caller) return fail(404, "transaction_not_found");
     if (hold.status !== "held") return fail(409, "hold_not_open");
     this.release(hold);
     hold.status = "voided";
@@ -320,7 +326,7 @@ export class LedgerModel {
     if (left <= 0 || n > left) return fail(409, "nothing_to_reverse");
     const reversal = this.newTxn({ kind: "reversal", partner: caller, points: n, status: "posted", original: original.index });
     original.reversed += n;
-    if (original.kind === "earn") this.reverseEarn(original, reversal, n);
+    if (original.kind === "earn") this.reverseEarn(original, n);
     else this.reverseBurn(original, n, now);
     this.settle(now);
     return { ok: true, status: 201, txn: reversal.index };
@@ -367,9 +373,7 @@ export class LedgerModel {
 
   /** Takes `points` from the spendable lots, soonest expiry first, then oldest. */
   private takeFifo(points: number, now: number): Reservation[] {
-    const order = this.lots
-      .filter((l) => this.spendable(l, now))
-      .sort((a, b) => a.expiresAt - b.expiresAt || a.index - b.index);
+    const order = this.lots.filter((l) => this.spendable(l, now)).sort((a, b) => a.expiresAt - b.expiresAt || a.index - b.index);
     const taken: Reservation[] = [];
     let left = points;
     for (const lot of order) {
@@ -389,8 +393,11 @@ export class LedgerModel {
     hold.reservations = [];
   }
 
-  /** Books `points` of repayment by `txn` against the debts, oldest first. */
-  private repayDebts(txn: ModelTxn, points: number): void {
+  /**
+   * Books `points` of repayment against the debts, oldest first; an earn (`txn`) remembers what
+   * it repaid, for its reversal to hand back. A burn reversal's repayments are never handed back.
+   */
+  private repayDebts(txn: ModelTxn | undefined, points: number): void {
     let left = points;
     for (const d of this.debts) {
       if (left <= 0) break;
@@ -398,7 +405,7 @@ export class LedgerModel {
       if (n <= 0) continue;
       d.outstanding -= n;
       left -= n;
-      txn.repaid.set(d.index, (txn.repaid.get(d.index) ?? 0) + n);
+      txn?.repaid.set(d.index, (txn.repaid.get(d.index) ?? 0) + n);
     }
   }
 
@@ -407,7 +414,7 @@ export class LedgerModel {
    * out of breakage; the rest becomes debt — first by bringing back debts this earn repaid, then
    * as a new debt of the earn's issuer.
    */
-  private reverseEarn(earn: ModelTxn, _reversal: ModelTxn, points: number): void {
+  private reverseEarn(earn: ModelTxn, points: number): void {
     const lot = this.lot(earn.lot ?? -1);
     const fromRemaining = Math.min(lot.remaining, points);
     lot.remaining -= fromRemaining;
@@ -433,7 +440,7 @@ export class LedgerModel {
   private reverseBurn(burn: ModelTxn, points: number, now: number): void {
     const restored: { lot: number; points: number }[] = [];
     let left = points;
-    for (let i = 0; i < burn.consumption.length && left > 0; i++) {
+    for (let i = burn.consumption.length - 1; i >= 0 && left > 0; i--) {
       const c = burn.consumption[i]!;
       const n = Math.min(c.points - c.restored, left);
       if (n <= 0) continue;
@@ -454,12 +461,6 @@ export class LedgerModel {
       debt -= n;
       repaid += n;
     }
-    // The reversal's own repayments are never brought back (only an earn reversal brings back
-    // what its earn repaid), so they are booked on a throwaway record.
-    this.repayDebts(this.newScratchTxn(), repaid);
-  }
-
-  private newScratchTxn(): ModelTxn {
-    return { index: -1, kind: "reversal", partner: "", points: 0, status: "posted", reservations: [], consumption: [], reversed: 0, repaid: new Map() };
+    this.repayDebts(undefined, repaid);
   }
 }
