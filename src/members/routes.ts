@@ -16,6 +16,7 @@ import {
   PARTNER_AUTH_ERRORS,
 } from "../http/schemas";
 import { enrolWithRisk } from "../risk/enrol";
+import { parseIp } from "../risk/ip";
 import {
   issueLinkCodeStatement,
   isValidMemberRef,
@@ -31,39 +32,9 @@ import {
 
 // ---- Shared schemas (earn and burn bodies use them too) ----
 
-const IPV4_OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
-const IPV4 = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
-const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
-
-export function isIpv4(s: string): boolean {
-  return IPV4.test(s);
-}
-
-/** RFC 4291 text forms: eight groups, one `::`, an IPv4 tail. No zone id (`%eth0`), no brackets. */
-export function isIpv6(s: string): boolean {
-  if (s.length < 2 || s.length > 45) return false;
-  const halves = s.split("::");
-  if (halves.length > 2) return false;
-  const groupsOf = (part: string) => (part === "" ? [] : part.split(":"));
-  const groups = [...groupsOf(halves[0] ?? ""), ...(halves.length === 2 ? groupsOf(halves[1] ?? "") : [])];
-  let count = 0;
-  for (let i = 0; i < groups.length; i++) {
-    const g = groups[i] ?? "";
-    if (g.includes(".")) {
-      // An embedded IPv4 address is only allowed as the last 32 bits, at the very end.
-      if (i !== groups.length - 1 || s.endsWith(":") || !isIpv4(g)) return false;
-      count += 2;
-    } else if (HEX_GROUP.test(g)) {
-      count += 1;
-    } else {
-      return false;
-    }
-  }
-  return halves.length === 2 ? count <= 7 : count === 8;
-}
-
+/** A `context.ip`: IPv4 dotted quad or IPv6 text (src/risk/ip.ts is the one parser). */
 export function isIpAddress(s: string): boolean {
-  return isIpv4(s) || isIpv6(s);
+  return parseIp(s) !== undefined;
 }
 
 export const MemberRefSchema = z

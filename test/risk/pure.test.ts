@@ -1,6 +1,5 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isIpAddress } from "../../src/members/routes";
 import { applicableRules, counterKey, countersOf, type RiskRequest } from "../../src/risk/evaluate";
 import { cidrContains, formatIp, type Ip, ipSubjectKey, normalizedIp, normalizeIp, parseCidr, parseIp } from "../../src/risk/ip";
 import { compileRuleSet, type RiskRule, RiskRuleSetSchema, ruleProblems, ruleSetProblems } from "../../src/risk/rules";
@@ -55,21 +54,16 @@ describe("IP parsing and normalisation", () => {
     }
   });
 
-  it("agrees with the context.ip validator on every generated string", () => {
-    const candidate = fc.oneof(
-      fc.ipV4(),
-      fc.ipV6(),
-      fc.ipV4Extended(),
-      fc.stringMatching(/^[0-9a-fA-F:.]{0,45}$/),
-      v6.map((ip) => formatIp(ip)),
-      v4.map((ip) => `::ffff:${formatIp(ip)}`),
-    );
+  it("accepts every IPv4 dotted quad and IPv6 text form, and refuses IPv4's extended forms", () => {
     fc.assert(
-      fc.property(candidate, (s) => {
-        expect(parseIp(s) !== undefined, s).toBe(isIpAddress(s));
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (s) => {
+        expect(parseIp(s), s).toBeDefined();
       }),
-      { numRuns: 2000 },
+      { numRuns: 1000 },
     );
+    // Octal, hex and shortened IPv4 (e.g. 0x7f.1, 127.1) are not what a partner means by an IP.
+    for (const s of ["0x7f.0.0.1", "127.1", "010.0.0.1", "1.2.3", "256.0.0.1", "1.2.3.4.5"])
+      expect(parseIp(s), s).toBeUndefined();
   });
 
   it("formats IPv6 canonically (RFC 5952) and parses its own output and the full spelling back", () => {
