@@ -4,6 +4,7 @@ import { randomToken } from "../db/ids";
 import { shiftParams } from "../db/sql";
 import type { AppEnv } from "./context";
 import { ApiError, isStoredOutcome } from "./errors";
+import { rawJson } from "./raw-json";
 
 /**
  * partner-api.md §3. A POST claims its key (scope = partner), then commits its writes in ONE
@@ -55,9 +56,7 @@ async function requestHash(method: string, target: string, body: Uint8Array): Pr
 }
 
 function jsonResponse(status: number, body: string, replayed: boolean): Response {
-  const headers: Record<string, string> = { "Content-Type": "application/json; charset=UTF-8" };
-  if (replayed) headers[REPLAYED_HEADER] = "true";
-  return new Response(body, { status, headers });
+  return rawJson(body, status, replayed ? { [REPLAYED_HEADER]: "true" } : {});
 }
 
 /** The validated Idempotency-Key header of a POST, or the contract's 400. */

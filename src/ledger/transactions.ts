@@ -93,6 +93,6 @@ export interface TransactionRow {
   expires_at: number | null;
 }
 
-export async function getTransaction(db: D1Database, id: string): Promise<TransactionRow | null> {
-  return db.prepare("SELECT * FROM transactions WHERE id = ?").bind(id).first<TransactionRow>();
+export function transactionStatement(db: D1Database, id: string): D1PreparedStatement {
+  return db.prepare("SELECT * FROM transactions WHERE id = ?").bind(id);
 }

@@ -15,9 +15,9 @@ import {
 } from "../http/schemas";
 import { burnStatements, captureStatements, voidStatements } from "../ledger/burn";
 import { transactionWithBalanceJson } from "../ledger/render";
-import { getTransaction, newTransactionId, type TransactionRow } from "../ledger/transactions";
+import { newTransactionId, type TransactionRow, transactionStatement } from "../ledger/transactions";
 import { MemberRefSchema, RequestContextSchema } from "../members/routes";
-import { rateCardInForce } from "../rates/cards";
+import { rateCardFrom, rateCardInForceStatement } from "../rates/cards";
 import { pointsForDiscount } from "../rates/conversion";
 import { formatDecimal, parseDecimal } from "../rates/decimal";
 import { ledgerRiskCheck } from "../risk/check";
@@ -202,18 +202,23 @@ async function holdAction(
   const db = c.env.DB;
   const now = c.get("now");
   const partnerId = c.get("partner").id;
-  return idempotent(c, partnerId, async () => {
-    const hold = await getTransaction(db, holdId);
-    if (!hold || hold.partner_id !== partnerId || hold.type !== "burn") {
-      throw new ApiError("transaction_not_found", "no burn with this id was made by this partner", "id");
-    }
-    if (hold.status !== "held" || (hold.expires_at ?? 0) <= now)
-      throw new ApiError("hold_not_open", "this hold is no longer open");
-    const card = await rateCardInForce(db, partnerId, now);
-    return {
-      status: 200,
-      statements: build(hold, now),
-      body: transactionWithBalanceJson(hold.id, hold.member_id, now, pointValue(card)),
-    };
-  });
+  // The hold and the card are read in the idempotency claim's batch (no round trip of their own).
+  return idempotent(
+    c,
+    partnerId,
+    async ([holdResult, cardResult]) => {
+      const hold = holdResult?.results[0] as TransactionRow | undefined;
+      if (!hold || hold.partner_id !== partnerId || hold.type !== "burn") {
+        throw new ApiError("transaction_not_found", "no burn with this id was made by this partner", "id");
+      }
+      if (hold.status !== "held" || (hold.expires_at ?? 0) <= now)
+        throw new ApiError("hold_not_open", "this hold is no longer open");
+      return {
+        status: 200,
+        statements: build(hold, now),
+        body: transactionWithBalanceJson(hold.id, hold.member_id, now, pointValue(rateCardFrom(cardResult))),
+      };
+    },
+    [transactionStatement(db, holdId), rateCardInForceStatement(db, partnerId, now)],
+  );
 }

@@ -3,7 +3,7 @@ import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import type { CoalitionSettings } from "../ledger/expiry-policy";
 import type { PointValue } from "../ledger/render";
-import { parseRateCardRow, type RateCard, type RateCardRow, sqlRateCardInForceId } from "../rates/cards";
+import { type RateCard, rateCardFrom, rateCardInForceStatement } from "../rates/cards";
 import type { RuleSet } from "../risk/rules";
 import { RULE_SET_SQL, ruleSetFromRow } from "../risk/store";
 
@@ -31,7 +31,7 @@ export function ledgerContextStatements(c: Context<AppEnv>): D1PreparedStatement
   const now = c.get("now");
   return [
     db.prepare("SELECT pending_days, hold_ttl_seconds, funding_mode FROM partners WHERE id = ?1").bind(partnerId),
-    db.prepare(`SELECT * FROM rate_cards WHERE id = ${sqlRateCardInForceId("?1", "?2")}`).bind(partnerId, now),
+    rateCardInForceStatement(db, partnerId, now),
     db.prepare("SELECT expiry_months, reporting_window_days, review_timeout_seconds FROM coalition_settings WHERE id = 1"),
     db.prepare(RULE_SET_SQL),
   ];
@@ -55,7 +55,6 @@ export function ledgerContextFrom(c: Context<AppEnv>, results: D1Result[]): Ledg
   const m = member?.results[0] as { id: string; created_at: number } | undefined;
   if (!m) throw new ApiError("member_not_found", "no member with this member_ref is linked to this partner", "member_ref");
   const p = partner?.results[0] as { pending_days: number; hold_ttl_seconds: number; funding_mode: "prepaid" | "postpaid" };
-  const cardRow = card?.results[0] as RateCardRow | undefined;
   const s = settings?.results[0] as { expiry_months: number; reporting_window_days: number; review_timeout_seconds: number };
   return {
     memberId: m.id,
@@ -66,7 +65,7 @@ export function ledgerContextFrom(c: Context<AppEnv>, results: D1Result[]): Ledg
       holdTtlSeconds: p.hold_ttl_seconds,
       fundingMode: p.funding_mode,
     },
-    card: cardRow ? parseRateCardRow(cardRow) : undefined,
+    card: rateCardFrom(card),
     settings: {
       expiryMonths: s.expiry_months,
       reportingWindowDays: s.reporting_window_days,

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
+import { rawJson } from "../http/raw-json";
 import { errorResponses, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
 import { balanceJson, transactionJson } from "../ledger/render";
 import { MemberRefSchema } from "../members/routes";
@@ -8,10 +9,6 @@ import { resolveMember } from "../members/store";
 import { rateCardInForce } from "../rates/cards";
 import { pointValue } from "./ledger-context";
 import { BalanceSchema, TransactionIdParams, TransactionSchema } from "./transaction-schemas";
-
-function rawJson(text: string, status = 200): Response {
-  return new Response(text, { status, headers: { "Content-Type": "application/json; charset=UTF-8" } });
-}
 
 export const transactionRoutes: RouteModule = (r) => {
   r.openapi(

@@ -96,20 +96,22 @@ export function parseRateCardRow(row: RateCardRow): RateCard {
 }
 
 /** The version of the partner's card in force at `at` (ms): the latest `effective_from <= at`. */
-export async function rateCardInForce(db: D1Database, partnerId: string, at: number): Promise<RateCard | undefined> {
-  const row = await db
+/** The statement behind rateCardInForce, for a batch (its one row, if any, is a RateCardRow). */
+export function rateCardInForceStatement(db: D1Database, partnerId: string, at: number): D1PreparedStatement {
+  return db
     .prepare(`SELECT * FROM rate_cards WHERE partner_id = ?1 AND effective_from <= ?2 ORDER BY ${VERSION_ORDER} LIMIT 1`)
-    .bind(partnerId, at)
-    .first<RateCardRow>();
+    .bind(partnerId, at);
+}
+
+/** The card from rateCardInForceStatement's result. */
+export function rateCardFrom(result: D1Result | undefined): RateCard | undefined {
+  const row = result?.results[0] as RateCardRow | undefined;
   return row ? parseRateCardRow(row) : undefined;
 }
 
-/**
- * SQL subquery for the id of the card in force, for use inside a batch (so the version is the one
- * in force when the batch commits). `partner` and `at` are SQL expressions (usually `?n` binds).
- */
-export function sqlRateCardInForceId(partner: string, at: string): string {
-  return `(SELECT id FROM rate_cards WHERE partner_id = ${partner} AND effective_from <= ${at} ORDER BY ${VERSION_ORDER} LIMIT 1)`;
+export async function rateCardInForce(db: D1Database, partnerId: string, at: number): Promise<RateCard | undefined> {
+  const row = await rateCardInForceStatement(db, partnerId, at).first<RateCardRow>();
+  return row ? parseRateCardRow(row) : undefined;
 }
 
 export async function getRateCard(db: D1Database, id: string): Promise<RateCard | undefined> {

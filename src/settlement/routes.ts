@@ -3,7 +3,8 @@ import { auditStatement } from "../audit/log";
 import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
-import { decodeCursor, encodeCursor } from "../http/pagination";
+import { decodeCursor, page } from "../http/pagination";
+import { rawJson, rawJsonList } from "../http/raw-json";
 import {
   errorResponses,
   jsonBody,
@@ -86,14 +87,6 @@ const ReportSchema = z
   .passthrough()
   .openapi("SettlementReport");
 
-function rawJson(text: string, status = 200): Response {
-  return new Response(text, { status, headers: { "Content-Type": "application/json; charset=UTF-8" } });
-}
-
-function listJson(texts: string[], nextCursor: string | null): Response {
-  return rawJson(`{"data":[${texts.join(",")}],"next_cursor":${JSON.stringify(nextCursor)}}`);
-}
-
 function notFound(): ApiError {
   return new ApiError("settlement_not_found", "no such settlement", "id");
 }
@@ -116,11 +109,10 @@ export const settlementPartnerRoutes: RouteModule = (r) => {
       const { limit, cursor } = c.req.valid("query");
       const position = decodeCursor(cursor, ["id"]);
       const rows = await listStatementTexts(c.env.DB, c.get("partner").id, limit + 1, position ? String(position.id) : undefined);
-      const data = rows.slice(0, limit);
-      const last = data[data.length - 1];
-      return listJson(
-        data.map((s) => s.text),
-        rows.length > limit && last ? encodeCursor({ id: last.id }) : null,
+      const result = page(rows, limit, (last) => ({ id: last.id }));
+      return rawJsonList(
+        result.data.map((s) => s.text),
+        result.next_cursor,
       ) as never;
     },
   );
@@ -176,13 +168,9 @@ export const settlementPartnerRoutes: RouteModule = (r) => {
         throw new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
       }
       const rows = await listLines(db, partnerId, period, limit + 1, after);
-      const data = rows.slice(0, limit);
-      const last = data[data.length - 1];
+      const result = page(rows, limit, (last) => ({ at: last.at, id: last.id }));
       return c.json(
-        {
-          data: data.map((row) => lineJson(row, partnerId, c.env.SETTLEMENT_CURRENCY)),
-          next_cursor: rows.length > limit && last ? encodeCursor({ at: last.at, id: last.id }) : null,
-        },
+        { data: result.data.map((row) => lineJson(row, partnerId, c.env.SETTLEMENT_CURRENCY)), next_cursor: result.next_cursor },
         200,
       );
     },
@@ -267,11 +255,10 @@ export const settlementOperatorRoutes: RouteModule = (r) => {
       const { limit, cursor } = c.req.valid("query");
       const position = decodeCursor(cursor, ["id"]);
       const rows = await listReportSummaries(c.env.DB, limit + 1, position ? String(position.id) : undefined);
-      const data = rows.slice(0, limit);
-      const last = data[data.length - 1];
-      return listJson(
-        data.map((s) => s.text),
-        rows.length > limit && last ? encodeCursor({ id: last.id }) : null,
+      const result = page(rows, limit, (last) => ({ id: last.id }));
+      return rawJsonList(
+        result.data.map((s) => s.text),
+        result.next_cursor,
       ) as never;
     },
   );
