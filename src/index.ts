@@ -6,6 +6,7 @@ import { runScheduled } from "./jobs/scheduled";
 import { memberRoutes } from "./members/routes";
 import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
+import { partnerFundingRoutes } from "./operator/partner-funding";
 import { partnerRoutes } from "./operator/partners";
 import { rateCardRoutes } from "./operator/rate-cards";
 import { burnRoutes } from "./partner-api/burns";
@@ -28,7 +29,15 @@ export const app = createApp({
     transactionRoutes,
     settlementPartnerRoutes,
   ],
-  operator: [partnerRoutes, auditRoutes, rateCardRoutes, adjustmentRoutes, riskRoutes, settlementOperatorRoutes],
+  operator: [
+    partnerRoutes,
+    partnerFundingRoutes,
+    auditRoutes,
+    rateCardRoutes,
+    adjustmentRoutes,
+    riskRoutes,
+    settlementOperatorRoutes,
+  ],
   public: [publicRoutes, benchRoutes, settlementPublicRoutes],
 });
 

@@ -28,6 +28,7 @@ import {
 } from "./api";
 import { runChecks } from "./checks";
 import { type Coalition, type SoakPartner, setupCoalition } from "./coalition";
+import { checkFundingAfterClose, payoutAfterClose } from "./funding";
 import {
   type Adjustment,
   type Burn,
@@ -228,6 +229,10 @@ export class BankTest {
   readonly absentLinks: { partnerId: string; ref: string }[] = [];
   /** Operator top-ups that succeeded, per partner, in micros. */
   readonly topUps = new Map<string, number>();
+  /** Operator payouts that succeeded, per partner, in micros. */
+  readonly payouts = new Map<string, number>();
+  /** Closed settlement reports by id, fetched once (they never change). */
+  readonly reportBodies = new Map<string, any>();
   readonly raw5xx = new Map<number, number>();
   readonly settlementReports: { id: string; start?: string; end?: string }[] = [];
   settlementNote = "not attempted";
@@ -1363,6 +1368,8 @@ export class BankTest {
 
   /** POST /admin/v1/settlements/close with period_end = now, in the middle of the load. */
   private async settlementClose(): Promise<void> {
+    // The cut is a whole second at least 1 s back: in a short run, wait until it takes in the warm-up.
+    await sleep(this.startedAt + 3000 - Date.now());
     const periodEnd = rfc3339(Date.now() - 1000);
     const a = await operatorRequest(this.t, "POST", "/settlements/close", { period_end: periodEnd });
     this.record("settlement_close", "POST /admin/v1/settlements/close", a);
@@ -1383,6 +1390,9 @@ export class BankTest {
     }
     this.settlementNote = `closed at ${periodEnd} during the load: ${reports.length} report(s) ${this.settlementReports.map((r) => r.id).join(", ")}`;
     this.opts.log(`settlement close: ${this.settlementNote}`);
+    // Right after the close, under load: what it did to funding, then a payout of what it owes.
+    await checkFundingAfterClose(this, `after the close at ${periodEnd}`);
+    await payoutAfterClose(this);
   }
 
   // ---------------------------------------------------------------- end of the run

@@ -1,8 +1,9 @@
 import { ledgerInvariantViolations, type SqlQueryable } from "../../src/ledger/invariants";
 import { type Answer, describeAnswer, fromClientResult, networkFailure, operatorRequest } from "./api";
 import type { BankReport, BankTest } from "./bank-test";
+import { fundingChecks } from "./funding";
 import { balanceOf, type Member, modelHeld, modelPending, modelTotal } from "./model";
-import { formatMicros } from "./util";
+import { formatMicros, signedMicros } from "./util";
 
 /**
  * The bank test's final checks, after the workload has stopped, every lost outcome has been
@@ -71,8 +72,8 @@ export async function runChecks(bt: BankTest): Promise<BankReport["checks"]> {
     (await rows<{ member_id: string }>(db, "SELECT DISTINCT member_id FROM debts")).map((r) => r.member_id),
   );
   await balanceChecks(bt, db, debtors, notes);
-  const receivables = await settlementChecks(bt, db, notes);
-  await fundingChecks(bt, db, receivables);
+  await settlementChecks(bt, db, notes);
+  await fundingChecks(bt, db);
 
   const names = [...ORDER, ...[...bt.tallies.keys(), ...bt.violations.map((v) => v.check)].filter((n) => !ORDER.includes(n))];
   const seen = new Set<string>();
@@ -393,85 +394,6 @@ async function balanceChecks(bt: BankTest, db: SqlQueryable, debtors: Set<string
   notes.set("negative available only from earn-reversal debt", `${negative} members end below zero, ${debts.length} debts`);
 }
 
-/**
- * Funding draws follow the payable money (economics.md "Funding", "Settlement"): a prepaid balance
- * is its deposit + top-ups − issued × issue price + points taken back by earn reversals (from the
- * lot, from breakage, or handed back to a debt the earn had repaid) × the earn's price + debt repaid
- * × the debt's price + the receivable of every closed settlement period (the close credits it);
- * a postpaid exposure is the same draws less the same credits. Neither overdrawn.
- */
-async function fundingChecks(bt: BankTest, db: SqlQueryable, receivables: Map<string, number>): Promise<void> {
-  const ids = bt.coalition.partners.map((p) => p.id);
-  const partners = await rows<{
-    id: string;
-    funding_mode: string;
-    prepaid_balance_micros: number;
-    credit_limit_micros: number;
-    exposure_micros: number;
-  }>(db, `SELECT id, funding_mode, prepaid_balance_micros, credit_limit_micros, exposure_micros FROM partners`);
-  const sum = async (sql: string) => new Map((await rows<{ p: string; s: number }>(db, sql)).map((r) => [r.p, r.s]));
-  const draws = await sum(
-    "SELECT partner_id AS p, SUM(points * issue_price_micros) AS s FROM transactions WHERE type = 'earn' AND status IN ('posted', 'pending') GROUP BY partner_id",
-  );
-  const takenBack = await sum(
-    "SELECT issuer_id AS p, SUM(points * issue_price_micros) AS s FROM lot_movements WHERE kind IN ('take_back', 'unexpire') GROUP BY issuer_id",
-  );
-  const repaid = await sum(
-    "SELECT d.issuer_id AS p, SUM(dr.points * d.issue_price_micros) AS s FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id GROUP BY d.issuer_id",
-  );
-  // Reversing an earn that had repaid a debt hands those points back to the debt (its issuer is
-  // charged again, in `repaid`) and credits the earn's issuer for them, as points taken back.
-  const handedBack = await sum(
-    `SELECT e.partner_id AS p, SUM(-(SELECT COALESCE(SUM(points), 0) FROM debt_repayments WHERE txn_id = r.id) * e.issue_price_micros) AS s
-       FROM transactions r JOIN transactions e ON e.id = r.original_id
-      WHERE r.type = 'reversal' AND e.type = 'earn' GROUP BY e.partner_id`,
-  );
-  for (const p of bt.coalition.partners) {
-    if (!ids.includes(p.id)) continue;
-    bt.tally("funding follows payable (DB)");
-    const row = partners.find((r) => r.id === p.id);
-    if (!row) {
-      bt.violation("funding follows payable (DB)", `${p.id}: not in partners`);
-      continue;
-    }
-    const net =
-      (draws.get(p.id) ?? 0) -
-      (takenBack.get(p.id) ?? 0) -
-      (handedBack.get(p.id) ?? 0) -
-      (repaid.get(p.id) ?? 0) -
-      (receivables.get(p.id) ?? 0);
-    const topUps = bt.topUps.get(p.id) ?? 0;
-    if (p.fundingMode === "prepaid") {
-      const want = p.initialMicros + topUps - net;
-      if (row.prepaid_balance_micros !== want || row.prepaid_balance_micros < 0) {
-        bt.violation(
-          "funding follows payable (DB)",
-          `${p.id}: prepaid balance ${formatMicros(row.prepaid_balance_micros)}, expected ${formatMicros(want)} (deposit ${formatMicros(p.initialMicros)} + top-ups ${formatMicros(topUps)} − net issuance + closed receivables ${formatMicros(net)})`,
-        );
-      }
-    } else {
-      const want = net - topUps;
-      if (row.exposure_micros !== want || row.exposure_micros > row.credit_limit_micros) {
-        bt.violation(
-          "funding follows payable (DB)",
-          `${p.id}: exposure ${formatMicros(row.exposure_micros)}, expected ${formatMicros(want)} (limit ${formatMicros(row.credit_limit_micros)})`,
-        );
-      }
-    }
-  }
-}
-
-/** Micros of a signed decimal string ("-12.5", "0.000120"); undefined when it is not one or is finer than micros. */
-function signedMicros(s: unknown): number | undefined {
-  if (typeof s !== "string") return undefined;
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(s);
-  if (!m) return undefined;
-  const frac = (m[3] ?? "").replace(/0+$/, "");
-  if (frac.length > 6) return undefined;
-  const v = Number(m[2]) * 1_000_000 + Number(frac.padEnd(6, "0") || "0");
-  return m[1] === "-" ? -v : v;
-}
-
 type SettledKind = "issued" | "issue_reversed" | "taken_back" | "returned" | "debt_repaid" | "redeemed" | "redeem_reversed";
 
 interface SettledRow {
@@ -528,15 +450,13 @@ const SETTLED_SQL = [
  * job closed) against the ledger: per partner, the points issued, issue-reversed, redeemed and
  * redeem-reversed, and the exact payable and receivable, summed from the ledger's own rows over
  * the period. Also: every such ledger row has its settlement entry, with the same points, at its
- * booking time or moved forward to the end of a closed period. Returns the receivable of each
- * partner over all closed periods (the close credits it to the partner's funding).
+ * booking time or moved forward to the end of a closed period.
  */
-async function settlementChecks(bt: BankTest, db: SqlQueryable, notes: Map<string, string>): Promise<Map<string, number>> {
+async function settlementChecks(bt: BankTest, db: SqlQueryable, notes: Map<string, string>): Promise<void> {
   const name = "settlement report = ledger";
-  const credits = new Map<string, number>();
   if (bt.settlementNote.startsWith("skipped")) {
     notes.set(name, "skipped: no settlement endpoint");
-    return credits;
+    return;
   }
   // Every closed report: the one closed mid-run, and any the scheduled job closed.
   const ids = new Set(bt.settlementReports.map((r) => r.id));
@@ -557,7 +477,7 @@ async function settlementChecks(bt: BankTest, db: SqlQueryable, notes: Map<strin
   }
   if (ids.size === 0) {
     notes.set(name, bt.settlementNote);
-    return credits;
+    return;
   }
   const reports: { id: string; start: number; end: number; body: any }[] = [];
   for (const id of ids) {
@@ -608,7 +528,6 @@ async function settlementChecks(bt: BankTest, db: SqlQueryable, notes: Map<strin
         if (r.kind === "redeemed") sum.receivable += r.micros;
         if (r.kind === "redeem_reversed") sum.receivable -= r.micros;
       }
-      credits.set(p.id, (credits.get(p.id) ?? 0) + sum.receivable);
       const st = statements.find((x) => x?.partner_id === p.id);
       const active = sum.issued + sum.issue_reversed + sum.redeemed + sum.redeem_reversed !== 0 || sum.payable !== 0;
       if (!st) {
@@ -637,7 +556,6 @@ async function settlementChecks(bt: BankTest, db: SqlQueryable, notes: Map<strin
     `${reports.length} closed report(s); every settled ledger row has its entry` +
       (moved ? `, ${moved} moved past a close while in flight` : ""),
   );
-  return credits;
 }
 
 function rfc(ms: number): string {

@@ -11,7 +11,8 @@ import { micros, rfc3339 } from "./util";
  *  cafe     prepaid, earns CNY and STAR, two overlapping campaigns in the last days (×2, ×1.5 → ×3)
  *  mart     postpaid with a large credit limit (ES256 key), same campaigns
  *  air      postpaid, pending_days 7 (earns stay pending: not spendable, reversible), burns MILE
- *  cinema   prepaid, hold_ttl_seconds 60 (the minimum): its holds expire during the run
+ *  cinema   prepaid, hold_ttl_seconds 60 (the minimum): its holds expire during the run; a close
+ *           tops its deposit up with its receivable ("receivables": "top_up")
  *  kiosk    prepaid with a tiny balance: earns run into partner_funds_exhausted; the operator tops it up
  */
 export type PartnerRole = "cafe" | "mart" | "air" | "cinema" | "kiosk";
@@ -53,7 +54,7 @@ export interface Coalition {
 
 interface PartnerDef {
   role: PartnerRole;
-  funding: { mode: "prepaid"; balance: string } | { mode: "postpaid"; credit_limit: string };
+  funding: { mode: "prepaid"; balance: string; receivables?: "top_up" } | { mode: "postpaid"; credit_limit: string };
   pendingDays: number;
   holdTtlSeconds?: number;
   alg: "EdDSA" | "ES256";
@@ -109,7 +110,7 @@ function definitions(operations: number, shortHoldTtlSeconds: number): PartnerDe
     },
     {
       role: "cinema",
-      funding: { mode: "prepaid", balance: `${float}.00` },
+      funding: { mode: "prepaid", balance: `${float}.00`, receivables: "top_up" },
       pendingDays: 0,
       holdTtlSeconds: shortHoldTtlSeconds,
       alg: "EdDSA",
@@ -156,7 +157,11 @@ export async function setupCoalition(
     const amount = def.funding.mode === "prepaid" ? def.funding.balance : def.funding.credit_limit;
     const funding =
       def.funding.mode === "prepaid"
-        ? { mode: "prepaid", balance: { value: amount, unit: currency } }
+        ? {
+            mode: "prepaid",
+            balance: { value: amount, unit: currency },
+            ...(def.funding.receivables ? { receivables: def.funding.receivables } : {}),
+          }
         : { mode: "postpaid", credit_limit: { value: amount, unit: currency } };
     const created = await operatorRequest(t, "POST", "/partners", {
       id,

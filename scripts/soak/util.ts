@@ -94,3 +94,14 @@ export function formatMicros(m: number): string {
   const a = Math.abs(m);
   return `${sign}${Math.floor(a / 1_000_000)}.${String(a % 1_000_000).padStart(6, "0")}`;
 }
+
+/** Micros of a signed decimal string ("-12.5", "0.000120"); undefined when it is not one or is finer than micros. */
+export function signedMicros(s: unknown): number | undefined {
+  if (typeof s !== "string") return undefined;
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(s);
+  if (!m) return undefined;
+  const frac = (m[3] ?? "").replace(/0+$/, "");
+  if (frac.length > 6) return undefined;
+  const v = Number(m[2]) * 1_000_000 + Number(frac.padEnd(6, "0") || "0");
+  return m[1] === "-" ? -v : v;
+}

@@ -14,7 +14,10 @@ import type { PartnerCredentials } from "./signing";
  *    and `signature`;
  * 3. the lines reproduce every figure: points, exact payable/receivable/net and each matrix
  *    amount, and each rounds once (half-even, the currency's minor unit) to what is shown, with
- *    the residual shown.
+ *    the residual shown;
+ * 4. the receivable's parts as the close applied them (`set_off`, `top_up`, `payout`; statements
+ *    closed before 2026-12-01 have none) add up exactly to the exact receivable, all on its side
+ *    of zero.
  */
 
 type Amount = { value: string; unit: string };
@@ -31,6 +34,9 @@ export interface Statement {
   exact: Record<"payable" | "receivable" | "net", string>;
   rounding: Record<"payable" | "receivable" | "net", string>;
   matrix: { issuer: string; redeemer: string; points: number; amount: Amount; exact: string; rounding: string }[];
+  set_off?: Amount;
+  top_up?: Amount;
+  payout?: Amount;
   digest: string;
   signature: string;
   [k: string]: unknown;
@@ -197,7 +203,36 @@ export async function verifyStatementData(
   for (const [key, m] of shownPairs) {
     if (!pairs.has(key)) problems.push(`matrix ${m.issuer} → ${m.redeemer}: in the statement, no line for it`);
   }
+  problems.push(...receivableSplitProblems(statement, receivable));
   return { ok: problems.length === 0, problems, lines: lines.length };
+}
+
+const SPLIT_PARTS = ["set_off", "top_up", "payout"] as const;
+
+/** The three parts of the receivable: all or none present, exact, in its unit, summing to it. */
+function receivableSplitProblems(statement: Statement, receivable: Decimal): string[] {
+  const present = SPLIT_PARTS.filter((k) => statement[k] !== undefined);
+  if (present.length === 0) return [];
+  if (present.length < SPLIT_PARTS.length) return [`receivable split: only ${present.join(", ")} present`];
+  const problems: string[] = [];
+  let sum: Decimal = ZERO;
+  for (const k of SPLIT_PARTS) {
+    const part = statement[k] as Amount;
+    let value: Decimal;
+    try {
+      value = dec(part.value);
+    } catch {
+      problems.push(`${k}: ${JSON.stringify(part.value)} is not a decimal`);
+      continue;
+    }
+    if (part.unit !== statement.payable.unit) problems.push(`${k}: unit ${part.unit}, statement is in ${statement.payable.unit}`);
+    if (value.units !== 0n && value.units > 0n !== receivable.units > 0n)
+      problems.push(`${k}: ${part.value} is on the other side of zero from the receivable`);
+    sum = add(sum, value);
+  }
+  if (sub(sum, receivable).units !== 0n)
+    problems.push(`set_off + top_up + payout = ${formatDecimal(sum)}, the exact receivable is ${formatDecimal(receivable)}`);
+  return problems;
 }
 
 /** Fetches the statement and every page of its lines as the partner, then verifies them. */

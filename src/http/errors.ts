@@ -62,6 +62,7 @@ export const ERROR_CODES = {
   no_rate_card: { status: 422, type: "invalid_request" },
   amount_too_small: { status: 422, type: "invalid_request" },
   amount_too_large: { status: 422, type: "invalid_request" },
+  payout_exceeds_due: { status: 422, type: "invalid_request" },
   // Documentation only: a risk decline answers type risk_declined with the tripped rule's id as
   // its code (ApiError.riskDeclined).
   risk_declined: { status: 422, type: "risk_declined" },

@@ -136,7 +136,8 @@ export async function idempotent(
     if (code === "idempotency_claim_lost") {
       throw new ApiError("idempotency_key_in_use", "a request with this Idempotency-Key is in flight; retry later");
     }
-    if (code !== undefined) return storeError(c, claim, new ApiError(code, guardMessage(code)));
+    // close_funding_moved belongs to the settlement close, which is not run under an Idempotency-Key.
+    if (code !== undefined && code !== "close_funding_moved") return storeError(c, claim, new ApiError(code, guardMessage(code)));
     const own = outcome.onCommitError?.(error);
     if (own) return storeError(c, claim, own.error, own.statements);
     if (error instanceof ApiError && isStoredOutcome(error)) return storeError(c, claim, error);
@@ -212,6 +213,7 @@ const GUARD_MESSAGES: Record<string, string> = {
   member_ref_conflict: "this member_ref is already linked to another member",
   review_not_open: "this transaction is not in review",
   settlement_closed: "this settlement period is closed",
+  payout_exceeds_due: "the payout exceeds what is due to the partner",
 };
 
 function guardMessage(code: string): string {

@@ -48,22 +48,26 @@ export function fundingStatements(
 }
 
 /**
+ * The SET clause that credits `amount` (a SQL expression in micros; negative charges) to a partner:
+ * a prepaid balance rises; a postpaid exposure falls, never below zero (economics.md: exposure is
+ * never negative). What a credit brings beyond the exposure (the partner had paid for issuance
+ * that is now taken back) is owed back to it, as payout_due.
+ */
+export function fundingCreditSet(amount: string): string {
+  const a = `(${amount})`;
+  return `prepaid_balance_micros = prepaid_balance_micros + CASE funding_mode WHEN 'prepaid' THEN ${a} ELSE 0 END,
+    exposure_micros = CASE funding_mode WHEN 'postpaid' THEN MAX(exposure_micros - ${a}, 0) ELSE exposure_micros END,
+    payout_due_micros = payout_due_micros + CASE funding_mode WHEN 'postpaid' THEN MAX(${a} - exposure_micros, 0) ELSE 0 END`;
+}
+
+/**
  * Funding follows payable money (economics.md "Funding"): points taken back by an earn reversal
  * credit the issuer at the earn's issue price; points repaying a debt credit the debt's issuer at
- * the debt's price (and a debt brought back charges it again). Prepaid balances rise and postpaid
- * exposure falls by a credit. Binds ?1 txn id.
+ * the debt's price (and a debt brought back charges it again). Binds ?1 txn id.
  */
 export function fundingCreditStatements(db: D1Database, txnId: string, now: number): D1PreparedStatement[] {
   const credit = (sumSql: string, partnersSql: string) =>
-    db
-      .prepare(
-        `UPDATE partners SET
-           prepaid_balance_micros = prepaid_balance_micros + CASE funding_mode WHEN 'prepaid' THEN ${sumSql} ELSE 0 END,
-           exposure_micros = exposure_micros - CASE funding_mode WHEN 'postpaid' THEN ${sumSql} ELSE 0 END,
-           updated_at = ?2
-         WHERE id IN (${partnersSql})`,
-      )
-      .bind(txnId, now);
+    db.prepare(`UPDATE partners SET ${fundingCreditSet(sumSql)}, updated_at = ?2 WHERE id IN (${partnersSql})`).bind(txnId, now);
   return [
     credit(
       `(SELECT COALESCE(SUM(mv.points * mv.issue_price_micros), 0) FROM lot_movements mv

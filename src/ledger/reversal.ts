@@ -1,7 +1,7 @@
 import { guardStatement } from "../db/guard";
 import { settlementAggregateStatements } from "../settlement/aggregates";
 import { voidExpiredHolds } from "./burn";
-import { fundingCreditStatements } from "./funding";
+import { fundingCreditSet, fundingCreditStatements } from "./funding";
 import { movedSql, repayDebt, restoreConsumption } from "./lots";
 import { account, postingsStatement } from "./postings";
 import { insertTransaction, type NewTransaction } from "./transactions";
@@ -123,11 +123,7 @@ export function earnReversalStatements(
     // charged again above): for this earn's issuer they are taken back too, so it is credited.
     db
       .prepare(
-        `UPDATE partners SET
-           prepaid_balance_micros = prepaid_balance_micros + CASE funding_mode WHEN 'prepaid' THEN ${broughtBack} * ?3 ELSE 0 END,
-           exposure_micros = exposure_micros - CASE funding_mode WHEN 'postpaid' THEN ${broughtBack} * ?3 ELSE 0 END,
-           updated_at = ?2
-         WHERE id = ?4 AND ${broughtBack} > 0`,
+        `UPDATE partners SET ${fundingCreditSet(`${broughtBack} * ?3`)}, updated_at = ?2 WHERE id = ?4 AND ${broughtBack} > 0`,
       )
       .bind(reversal.id, now, earn.issuePriceMicros, earn.partnerId),
     ...settlementAggregateStatements(db, reversal.id, now),

@@ -2,28 +2,29 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { exportJWK, importJWK, type JWK } from "jose";
 import { auditStatement } from "../audit/log";
 import { forgetPartnerKey } from "../auth/partner-keys";
-import { sqlInt, sqlMicrosText, sqlTime } from "../db/sql";
+import { sqlInt } from "../db/sql";
 import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
-import { idempotent } from "../http/idempotency";
 import { decodeCursor, page } from "../http/pagination";
 import { AmountSchema, errorResponses, jsonBody, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { getPartner, listKeys, listPartners, type PartnerRow, partnerUnits, renderPartner } from "../partners/store";
 import { parseMicros } from "../rates/micros";
 
-const PartnerId = z.string().regex(/^[a-z0-9-]{2,40}$/, "must be 2 to 40 of [a-z0-9-]");
-const PartnerParams = z.object({ id: PartnerId.openapi({ param: { name: "id", in: "path" } }) });
+export const PartnerId = z.string().regex(/^[a-z0-9-]{2,40}$/, "must be 2 to 40 of [a-z0-9-]");
+export const PartnerParams = z.object({ id: PartnerId.openapi({ param: { name: "id", in: "path" } }) });
 
+/** Prepaid only: what a close does with a receivable left after the set-off (economics.md). */
+const Receivables = z.enum(["payout", "top_up"]).optional();
 const Funding = z.discriminatedUnion("mode", [
-  z.strictObject({ mode: z.literal("prepaid"), balance: AmountSchema }),
+  z.strictObject({ mode: z.literal("prepaid"), balance: AmountSchema, receivables: Receivables }),
   z.strictObject({ mode: z.literal("postpaid"), credit_limit: AmountSchema }),
 ]);
 const FundingChange = z.discriminatedUnion("mode", [
-  z.strictObject({ mode: z.literal("prepaid") }),
+  z.strictObject({ mode: z.literal("prepaid"), receivables: Receivables }),
   z.strictObject({ mode: z.literal("postpaid"), credit_limit: AmountSchema }),
 ]);
 
-const PartnerSchema = z.object({}).passthrough().openapi("Partner");
+export const PartnerSchema = z.object({}).passthrough().openapi("Partner");
 
 const CreatePartner = z.strictObject({
   id: PartnerId,
@@ -60,8 +61,6 @@ const AddKey = z.strictObject({
   public_jwk: PublicJwk,
 });
 
-const Payment = z.strictObject({ amount: AmountSchema, reference: z.string().min(1).max(200) });
-
 /**
  * Funding amounts are kept as exact micros in 64-bit SQL integers; one amount may be at most a
  * billion units of the settlement currency (far above any partner's position), so balances and
@@ -69,17 +68,17 @@ const Payment = z.strictObject({ amount: AmountSchema, reference: z.string().min
  */
 const MAX_FUNDING_MICROS = 10n ** 15n;
 
-function fundingMicros(value: string, param: string): number {
+export function fundingMicros(value: string, param: string): number {
   const micros = parseMicros(value);
   if (micros > MAX_FUNDING_MICROS) throw new ApiError("invalid_body", "an amount may be at most 1000000000", param);
   return sqlInt(micros);
 }
 
-function requireCurrency(unit: string, currency: string, param: string): void {
+export function requireCurrency(unit: string, currency: string, param: string): void {
   if (unit !== currency) throw new ApiError("unknown_unit", `funding is in the settlement currency ${currency}`, param);
 }
 
-async function mustGetPartner(db: D1Database, id: string): Promise<PartnerRow> {
+export async function mustGetPartner(db: D1Database, id: string): Promise<PartnerRow> {
   const p = await getPartner(db, id);
   if (!p) throw new ApiError("partner_not_found", `no partner ${id}`);
   return p;
@@ -110,8 +109,9 @@ export const partnerRoutes: RouteModule = (r) => {
       const [insert] = await db.batch([
         db
           .prepare(
-            `INSERT INTO partners (id, name, funding_mode, prepaid_balance_micros, credit_limit_micros, pending_days, hold_ttl_seconds, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT (id) DO NOTHING`,
+            `INSERT INTO partners (id, name, funding_mode, prepaid_balance_micros, credit_limit_micros, pending_days, hold_ttl_seconds,
+               receivables, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?8, ?8) ON CONFLICT (id) DO NOTHING`,
           )
           .bind(
             body.id,
@@ -122,6 +122,7 @@ export const partnerRoutes: RouteModule = (r) => {
             body.pending_days ?? 0,
             body.hold_ttl_seconds ?? 900,
             now,
+            (body.funding.mode === "prepaid" && body.funding.receivables) || "payout",
           ),
         auditStatement(db, { at: now, actor: c.get("operator").sub, action: "partner.create", target: body.id, detail: body }),
       ]);
@@ -217,7 +218,7 @@ export const partnerRoutes: RouteModule = (r) => {
             `UPDATE partners SET status = COALESCE(?2, status), name = COALESCE(?3, name),
                pending_days = COALESCE(?4, pending_days), hold_ttl_seconds = COALESCE(?5, hold_ttl_seconds),
                funding_mode = COALESCE(?6, funding_mode), credit_limit_micros = COALESCE(?7, credit_limit_micros),
-               updated_at = ?8
+               receivables = CASE WHEN ?6 = 'postpaid' THEN 'payout' ELSE COALESCE(?9, receivables) END, updated_at = ?8
              WHERE id = ?1`,
           )
           .bind(
@@ -229,6 +230,7 @@ export const partnerRoutes: RouteModule = (r) => {
             body.funding?.mode ?? null,
             creditLimit,
             now,
+            body.funding?.mode === "prepaid" ? (body.funding.receivables ?? null) : null,
           ),
         auditStatement(db, { at: now, actor: c.get("operator").sub, action: "partner.update", target: id, detail: body }),
       ]);
@@ -348,77 +350,6 @@ export const partnerRoutes: RouteModule = (r) => {
       }
       forgetPartnerKey(id, kid);
       return c.json({ key: { kid, status: "revoked" } }, 200);
-    },
-  );
-
-  r.openapi(
-    createRoute({
-      method: "post",
-      path: "/partners/{id}/payments",
-      tags: ["Operator: partners"],
-      summary: "Record a prepaid top-up or a postpaid payment (takes an Idempotency-Key)",
-      security: [{ OperatorToken: [] }],
-      request: { params: PartnerParams, body: jsonBody(Payment) },
-      responses: {
-        201: jsonResponse(
-          "The payment and the partner's funding position",
-          z.object({ payment: z.object({}).passthrough(), partner: PartnerSchema }),
-        ),
-        ...errorResponses(
-          "invalid_body",
-          "unknown_field",
-          "partner_not_found",
-          "unknown_unit",
-          "idempotency_key_missing",
-          "idempotency_key_reused",
-          "idempotency_key_in_use",
-          ...OPERATOR_AUTH_ERRORS,
-        ),
-      },
-    }),
-    async (c) => {
-      const { id } = c.req.valid("param");
-      const { amount, reference } = c.req.valid("json");
-      const db = c.env.DB;
-      const now = c.get("now");
-      const currency = c.env.SETTLEMENT_CURRENCY;
-      return idempotent(c, "operator", async () => {
-        await mustGetPartner(db, id);
-        requireCurrency(amount.unit, currency, "amount.unit");
-        const micros = fundingMicros(amount.value, "amount.value");
-        return {
-          status: 201,
-          statements: [
-            // A prepaid top-up raises the balance; a postpaid payment lowers the exposure.
-            db
-              .prepare(
-                `UPDATE partners SET
-                   prepaid_balance_micros = prepaid_balance_micros + CASE funding_mode WHEN 'prepaid' THEN ?2 ELSE 0 END,
-                   exposure_micros = CASE funding_mode WHEN 'postpaid' THEN exposure_micros - ?2 ELSE exposure_micros END,
-                   updated_at = ?3
-                 WHERE id = ?1`,
-              )
-              .bind(id, micros, now),
-            auditStatement(db, {
-              at: now,
-              actor: c.get("operator").sub,
-              action: "partner.payment",
-              target: id,
-              detail: { amount, reference },
-            }),
-          ],
-          body: {
-            sql: `SELECT json_object(
-                    'payment', json_object('partner_id', id, 'amount', json_object('value', ?1, 'unit', ?2), 'reference', ?3, 'created_at', ${sqlTime("?5")}),
-                    'partner', json_object('id', id, 'funding', json_object('mode', funding_mode,
-                      'balance', json_object('value', ${sqlMicrosText("prepaid_balance_micros")}, 'unit', ?2),
-                      'credit_limit', json_object('value', ${sqlMicrosText("credit_limit_micros")}, 'unit', ?2),
-                      'exposure', json_object('value', ${sqlMicrosText("exposure_micros")}, 'unit', ?2))))
-                  FROM partners WHERE id = ?4`,
-            binds: [amount.value, amount.unit, reference, id, now],
-          },
-        };
-      });
     },
   );
 };

@@ -12,6 +12,10 @@ export interface PartnerRow {
   prepaid_balance_micros: number;
   credit_limit_micros: number;
   exposure_micros: number;
+  /** Prepaid only: where a close puts what is left of a receivable after the set-off. */
+  receivables: "payout" | "top_up";
+  /** What closed statements (and credits beyond the exposure) leave the operator owing the partner. */
+  payout_due_micros: number;
   pending_days: number;
   hold_ttl_seconds: number;
   created_at: number;
@@ -70,13 +74,19 @@ export function renderPartner(p: PartnerRow, currency: string, units?: { earn: s
     status: p.status,
     funding:
       p.funding_mode === "prepaid"
-        ? { mode: "prepaid" as const, balance: money(p.prepaid_balance_micros), exposure: money(p.exposure_micros) }
+        ? {
+            mode: "prepaid" as const,
+            balance: money(p.prepaid_balance_micros),
+            exposure: money(p.exposure_micros),
+            receivables: p.receivables,
+          }
         : {
             mode: "postpaid" as const,
             credit_limit: money(p.credit_limit_micros),
             exposure: money(p.exposure_micros),
             available_credit: money(p.credit_limit_micros - p.exposure_micros),
           },
+    payout_due: money(p.payout_due_micros),
     pending_days: p.pending_days,
     hold_ttl_seconds: p.hold_ttl_seconds,
     ...(units ? { earn_units: units.earn, burn_units: units.burn } : {}),

@@ -1,9 +1,12 @@
+import { guardStatement, guardViolated } from "../db/guard";
 import { randomToken } from "../db/ids";
 import { sqlInt } from "../db/sql";
 import type { Env } from "../env";
+import type { PartnerRow } from "../partners/store";
 import { BUCKET_MS, CLOSED_THROUGH_SQL, closedThrough, nextBoundary, periodId, readConfig } from "./periods";
 import {
   buildPeriodFigures,
+  type FundingPositions,
   type PeriodRow,
   type PositionRow,
   type ReportBody,
@@ -91,11 +94,33 @@ async function unfinishedPeriods(db: D1Database): Promise<PeriodRow[]> {
   return results;
 }
 
-/** The report of a claimed period: computed, signed and stored once; its stored text. */
+/** Attempts at storing a report whose funding split was overtaken by a concurrent write. */
+const MAX_FINALIZE_ATTEMPTS = 5;
+
+/**
+ * The report of a claimed period: computed, signed and stored once; its stored text. The split of
+ * each receivable (close-funding.ts) depends on the partner's funding when the report is decided;
+ * the batch that stores it guards that position, and a close overtaken by a payment or a reversal
+ * credit decides again (nothing was stored).
+ */
 export async function finalizePeriod(env: Env, period: PeriodRow): Promise<string> {
   const db = env.DB;
-  const existing = await storedReport(db, period.id);
-  if (existing !== null) return existing;
+  for (let attempt = 1; attempt <= MAX_FINALIZE_ATTEMPTS; attempt++) {
+    const existing = await storedReport(db, period.id);
+    if (existing !== null) return existing;
+    try {
+      await storeReport(env, period);
+    } catch (error) {
+      if (guardViolated(error) !== "close_funding_moved" || attempt === MAX_FINALIZE_ATTEMPTS) throw error;
+    }
+  }
+  const stored = await storedReport(db, period.id);
+  if (stored === null) throw new Error(`settlement ${period.id} was not stored`);
+  return stored;
+}
+
+async function storeReport(env: Env, period: PeriodRow): Promise<void> {
+  const db = env.DB;
   const previous = await db.prepare("SELECT * FROM settlement_periods WHERE end_at = ?").bind(period.start_at).first<PeriodRow>();
   if (previous && (await storedReport(db, previous.id)) === null) await finalizePeriod(env, previous);
   const opening = previous
@@ -108,7 +133,7 @@ export async function finalizePeriod(env: Env, period: PeriodRow): Promise<strin
     : [];
   const rows = await sumRange(db, period.start_at, period.end_at);
   const currency = env.SETTLEMENT_CURRENCY;
-  const figures = buildPeriodFigures(period, rows, opening, currency);
+  const figures = buildPeriodFigures(period, rows, opening, currency, await fundingPositions(db));
 
   const key = env.STATEMENT_SIGNING_JWK;
   const statements: SignedStatement[] = [];
@@ -134,6 +159,9 @@ export async function finalizePeriod(env: Env, period: PeriodRow): Promise<strin
 
   const token = randomToken(16);
   const won = "EXISTS (SELECT 1 FROM settlement_reports WHERE id = ?1 AND close_token = ?2)";
+  const funding = JSON.stringify(
+    figures.funding.map((f) => ({ id: f.id, set_off: sqlInt(f.setOff), top_up: sqlInt(f.topUp), payout: sqlInt(f.payout) })),
+  );
   await db.batch([
     db
       .prepare(
@@ -141,6 +169,7 @@ export async function finalizePeriod(env: Env, period: PeriodRow): Promise<strin
          VALUES (?1, ?3, ?4, ?5, ?6, ?7, ?2, ?8) ON CONFLICT (id) DO NOTHING`,
       )
       .bind(period.id, token, period.start_at, period.end_at, text, summary, digest, Date.now()),
+    closeFundingGuard(db, period.id, token, funding),
     db
       .prepare(
         `INSERT INTO settlement_statements (settlement_id, partner_id, statement, digest)
@@ -159,24 +188,21 @@ export async function finalizePeriod(env: Env, period: PeriodRow): Promise<strin
            FROM json_each(?3) WHERE ${won}`,
       )
       .bind(period.id, token, JSON.stringify(figures.positions)),
-    // Funding (economics.md "Funding"): the ledger moves the payable side as it is booked (each
-    // issue draws, take-backs and debt repayments credit: src/ledger/funding.ts); the close credits
-    // the receivable, so that over the period each partner's funding moved by exactly its net.
+    // Funding (economics.md "What a close does to funding"): the ledger moved the payable side as
+    // it booked; the close applies each receivable as its statement says, once (this batch won).
     db
       .prepare(
         `UPDATE partners SET
-           prepaid_balance_micros = prepaid_balance_micros + CASE funding_mode WHEN 'prepaid' THEN c.credit ELSE 0 END,
-           exposure_micros = exposure_micros - CASE funding_mode WHEN 'postpaid' THEN c.credit ELSE 0 END,
+           exposure_micros = exposure_micros - f.set_off,
+           prepaid_balance_micros = prepaid_balance_micros + f.top_up,
+           payout_due_micros = payout_due_micros + f.payout,
            updated_at = ?4
-          FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.credit') AS credit FROM json_each(?3)) AS c
-         WHERE partners.id = c.id AND c.credit <> 0 AND ${won}`,
+          FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.set_off') AS set_off,
+                       json_extract(value, '$.top_up') AS top_up, json_extract(value, '$.payout') AS payout
+                  FROM json_each(?3)) AS f
+         WHERE partners.id = f.id AND (f.set_off <> 0 OR f.top_up <> 0 OR f.payout <> 0) AND ${won}`,
       )
-      .bind(
-        period.id,
-        token,
-        JSON.stringify(figures.fundingCredits.map((f) => ({ id: f.id, credit: sqlInt(f.credit) }))),
-        period.closed_at,
-      ),
+      .bind(period.id, token, funding, period.closed_at),
     db
       .prepare(
         `INSERT INTO audit_log (at, actor, action, target, detail)
@@ -191,13 +217,56 @@ export async function finalizePeriod(env: Env, period: PeriodRow): Promise<strin
           period: body.period,
           off_cycle: body.off_cycle,
           digest,
-          funding_credits: figures.fundingCredits.map((f) => ({ partner_id: f.id, micros: f.credit.toString() })),
+          funding: figures.funding.map((f) => ({
+            partner_id: f.id,
+            set_off_micros: f.setOff.toString(),
+            top_up_micros: f.topUp.toString(),
+            payout_micros: f.payout.toString(),
+          })),
         }),
       ),
   ]);
-  const stored = await storedReport(db, period.id);
-  if (stored === null) throw new Error(`settlement ${period.id} was not stored`);
-  return stored;
+}
+
+/** Every partner's funding position now, as the close splits receivables against it. */
+async function fundingPositions(db: D1Database): Promise<FundingPositions> {
+  const { results } = await db
+    .prepare("SELECT id, funding_mode, receivables, exposure_micros, prepaid_balance_micros, payout_due_micros FROM partners")
+    .all<
+      Pick<PartnerRow, "id" | "funding_mode" | "receivables" | "exposure_micros" | "prepaid_balance_micros" | "payout_due_micros">
+    >();
+  return new Map(
+    results.map((p) => [
+      p.id,
+      {
+        fundingMode: p.funding_mode,
+        receivables: p.receivables,
+        exposureMicros: BigInt(p.exposure_micros),
+        balanceMicros: BigInt(p.prepaid_balance_micros),
+        payoutDueMicros: BigInt(p.payout_due_micros),
+      },
+    ]),
+  );
+}
+
+/**
+ * The split was decided on each partner's position read before this batch; a write in between
+ * (a payment, a reversal's credit, a recorded payout) may leave too little to take a negative part
+ * from. Then nothing of this batch commits and the close decides again.
+ */
+function closeFundingGuard(db: D1Database, id: string, token: string, funding: string): D1PreparedStatement {
+  return guardStatement(
+    db,
+    "close_funding_moved",
+    `EXISTS (SELECT 1 FROM settlement_reports WHERE id = ?1 AND close_token = ?2) AND EXISTS (
+       SELECT 1 FROM partners p JOIN json_each(?3) f ON p.id = json_extract(f.value, '$.id')
+        WHERE (json_extract(f.value, '$.set_off') > 0 AND p.exposure_micros < json_extract(f.value, '$.set_off'))
+           OR (json_extract(f.value, '$.top_up') < 0 AND p.prepaid_balance_micros < -json_extract(f.value, '$.top_up'))
+           OR (json_extract(f.value, '$.payout') < 0 AND p.payout_due_micros < -json_extract(f.value, '$.payout')))`,
+    id,
+    token,
+    funding,
+  );
 }
 
 export async function storedReport(db: D1Database, id: string): Promise<string | null> {

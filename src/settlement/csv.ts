@@ -38,6 +38,11 @@ export function reportCsv(report: SignedReport): string {
     for (const item of ["payable", "receivable", "net"] as const) {
       rows.push(["statement", s.partner_id, "", "", item, "", s[item].value, s.exact[item], s.rounding[item], unit]);
     }
+    // The receivable as the close applied it: exact amounts (no rounding), absent before 2026-12-01.
+    for (const item of ["set_off", "top_up", "payout"] as const) {
+      const part = s[item];
+      if (part) rows.push(["statement", s.partner_id, "", "", item, "", part.value, part.value, "0", unit]);
+    }
     rows.push(["statement", s.partner_id, "", "", "digest", "", s.digest, "", "", ""]);
   }
   for (const m of report.matrix) {
@@ -63,6 +68,10 @@ export function reportCsv(report: SignedReport): string {
   }
   for (const item of ["payable", "receivable", "margin", "liability", "breakage"] as const) {
     rows.push(["totals", "", "", "", item, "", report.totals[item].value, report.exact[item], report.rounding[item], unit]);
+  }
+  for (const item of ["set_off", "top_up", "payout"] as const) {
+    const part = report.funding?.[item];
+    if (part) rows.push(["totals", "", "", "", item, "", part.value, part.value, "0", unit]);
   }
   return csvRecords(rows);
 }

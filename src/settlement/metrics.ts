@@ -62,7 +62,8 @@ export async function pointsMetrics(env: Env, now: number, periods: number): Pro
   const partners = (
     await db
       .prepare(
-        "SELECT id, name, status, funding_mode, prepaid_balance_micros, credit_limit_micros, exposure_micros FROM partners ORDER BY id",
+        `SELECT id, name, status, funding_mode, prepaid_balance_micros, credit_limit_micros, exposure_micros, payout_due_micros
+           FROM partners ORDER BY id`,
       )
       .all<{
         id: string;
@@ -72,6 +73,7 @@ export async function pointsMetrics(env: Env, now: number, periods: number): Pro
         prepaid_balance_micros: number;
         credit_limit_micros: number;
         exposure_micros: number;
+        payout_due_micros: number;
       }>()
   ).results;
   const money = (micros: number) => ({ value: formatMicros(micros), unit: currency });
@@ -131,6 +133,7 @@ export async function pointsMetrics(env: Env, now: number, periods: number): Pro
         ? { balance: money(p.prepaid_balance_micros) }
         : { credit_limit: money(p.credit_limit_micros), available_credit: money(p.credit_limit_micros - p.exposure_micros) }),
       exposure: money(p.exposure_micros),
+      payout_due: money(p.payout_due_micros),
     })),
   };
 }

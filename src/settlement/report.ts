@@ -1,5 +1,16 @@
 import { toRfc3339 } from "../db/time";
-import { type Figure, figure } from "./money";
+import { type FundingPosition, type ReceivableSplit, splitReceivable } from "./close-funding";
+import { exactText, type Figure, figure } from "./money";
+import type {
+  MatrixLine,
+  PeriodRow,
+  PositionJson,
+  PositionRow,
+  ReportBody,
+  StatementBody,
+  StatementPoints,
+  SumRow,
+} from "./report-types";
 
 /**
  * The settlement report of one period, built from the period's sums (economics.md "Settlement").
@@ -12,6 +23,7 @@ import { type Figure, figure } from "./money";
  *                a reversal brings a repaid debt back)
  *   receivable = Σ redeemed at P × redeem price − Σ reversed burns at P × redeem price
  *   net        = receivable − payable
+ * and the receivable's split into set_off + top_up + payout (close-funding.ts), exact.
  * The matrix pairs issuers (whose lots were consumed) with redeemers (where): points and value
  * at the redeemer's redeem price, reversed burns subtracted. The points position per issuer obeys
  * invariant 4: closing = opening + issued − reversed − redeemed − expired − debt repaid + debt created.
@@ -19,130 +31,18 @@ import { type Figure, figure } from "./money";
 
 export const OPERATOR_ISSUER = "operator";
 
-export type EntryKind =
-  | "issue"
-  | "reverse_issue"
-  | "take_back"
-  | "unexpire"
-  | "repaid_returned"
-  | "debt_repaid"
-  | "redeem"
-  | "restore"
-  | "expire"
-  | "repay";
-
-/** A sum of entries of one kind, issuer, redeemer ('' when none) and prices. */
-export interface SumRow {
-  kind: EntryKind;
-  issuer_id: string;
-  redeemer_id: string;
-  issue_price_micros: number;
-  redeem_price_micros: number;
-  points: number;
-  lines: number;
-}
-
-export interface PositionRow {
-  issuer_id: string;
-  issue_price_micros: number;
-  opening: number;
-  issued: number;
-  reversed: number;
-  redeemed: number;
-  expired: number;
-  debt_created: number;
-  debt_repaid: number;
-  closing: number;
-}
-
-export interface PeriodRow {
-  id: string;
-  start_at: number;
-  end_at: number;
-  off_cycle: number;
-  closed_at: number;
-  closed_by: string;
-}
-
-export interface StatementPoints {
-  issued: number;
-  issue_reversed: number;
-  taken_back: number;
-  debt_repaid: number;
-  redeemed: number;
-  redeem_reversed: number;
-}
-
-export interface MatrixLine {
-  issuer: string;
-  redeemer: string;
-  points: number;
-  amount: { value: string; unit: string };
-  exact: string;
-  rounding: string;
-}
-
-/** A partner's statement without digest and signature (exactly the digested fields). */
-export interface StatementBody {
-  id: string;
-  settlement_id: string;
-  partner_id: string;
-  period: { start: string; end: string };
-  points: StatementPoints;
-  payable: { value: string; unit: string };
-  receivable: { value: string; unit: string };
-  net: { value: string; unit: string };
-  exact: { payable: string; receivable: string; net: string };
-  rounding: { payable: string; receivable: string; net: string };
-  matrix: MatrixLine[];
-}
-
-export interface SignedStatement extends StatementBody {
-  digest: string;
-  signature: string;
-}
-
-interface PositionJson {
-  opening: number;
-  issued: number;
-  reversed: number;
-  redeemed: number;
-  expired: number;
-  debt_created: number;
-  debt_repaid: number;
-  closing: number;
-  liability: { value: string; unit: string };
-  breakage: { value: string; unit: string };
-  exact: { liability: string; breakage: string };
-  rounding: { liability: string; breakage: string };
-}
-
-/** The full report without digest and signature; `statements` are the signed statements. */
-export interface ReportBody {
-  id: string;
-  settlement_id: string;
-  period: { start: string; end: string };
-  off_cycle: boolean;
-  closed_at: string;
-  currency: string;
-  statements: SignedStatement[];
-  matrix: MatrixLine[];
-  points_position: { by_issuer: ({ issuer: string } & PositionJson)[]; total: PositionJson };
-  totals: {
-    payable: { value: string; unit: string };
-    receivable: { value: string; unit: string };
-    margin: { value: string; unit: string };
-    liability: { value: string; unit: string };
-    breakage: { value: string; unit: string };
-  };
-  exact: { payable: string; receivable: string; margin: string; liability: string; breakage: string };
-  rounding: { payable: string; receivable: string; margin: string; liability: string; breakage: string };
-}
-
-export interface SignedReport extends ReportBody {
-  digest: string;
-  signature: string;
-}
+export type {
+  EntryKind,
+  MatrixLine,
+  PeriodRow,
+  PositionRow,
+  ReportBody,
+  SignedReport,
+  SignedStatement,
+  StatementBody,
+  StatementPoints,
+  SumRow,
+} from "./report-types";
 
 /** Σ points × price, exactly, in micros. */
 function money(points: number, priceMicros: number): bigint {
@@ -186,12 +86,29 @@ export interface PeriodFigures {
   statements: StatementBody[];
   matrix: MatrixLine[];
   positions: PositionRow[];
-  /** Funding credit per partner applied at the close: its receivable (micros; negative charges). */
-  fundingCredits: { id: string; credit: bigint }[];
+  /** Per partner, its receivable's split as the close applies it to funding (micros). */
+  funding: ({ id: string } & ReceivableSplit)[];
   report: Omit<ReportBody, "statements">;
 }
 
-export function buildPeriodFigures(period: PeriodRow, rows: SumRow[], opening: PositionRow[], currency: string): PeriodFigures {
+/** A partner's funding when the close is decided; one missing from the map has none (no exposure, payout). */
+export type FundingPositions = ReadonlyMap<string, FundingPosition>;
+
+const NO_FUNDING: FundingPosition = {
+  fundingMode: "postpaid",
+  receivables: "payout",
+  exposureMicros: 0n,
+  balanceMicros: 0n,
+  payoutDueMicros: 0n,
+};
+
+export function buildPeriodFigures(
+  period: PeriodRow,
+  rows: SumRow[],
+  opening: PositionRow[],
+  currency: string,
+  fundingPositions: FundingPositions = new Map(),
+): PeriodFigures {
   const partners = new Map<string, PartnerAcc>();
   const pairs = new Map<string, PairAcc>();
   const positions = new Map<string, PositionAcc>();
@@ -307,11 +224,16 @@ export function buildPeriodFigures(period: PeriodRow, rows: SumRow[], opening: P
 
   const periodJson = { start: toRfc3339(period.start_at), end: toRfc3339(period.end_at) };
   const ids = [...partners.keys()].sort(byString);
+  const splits = new Map(
+    ids.map((id) => [id, splitReceivable((partners.get(id) as PartnerAcc).receivable, fundingPositions.get(id) ?? NO_FUNDING)]),
+  );
+  const exactAmount = (micros: bigint) => ({ value: exactText(micros, currency), unit: currency });
   const statements: StatementBody[] = ids.map((id) => {
     const acc = partners.get(id) as PartnerAcc;
     const payable = figure(acc.payable, currency);
     const receivable = figure(acc.receivable, currency);
     const net = figure(acc.receivable - acc.payable, currency);
+    const split = splits.get(id) as ReceivableSplit;
     return {
       id: period.id,
       settlement_id: period.id,
@@ -323,6 +245,9 @@ export function buildPeriodFigures(period: PeriodRow, rows: SumRow[], opening: P
       net: net.amount,
       exact: { payable: payable.exact, receivable: receivable.exact, net: net.exact },
       rounding: { payable: payable.rounding, receivable: receivable.rounding, net: net.rounding },
+      set_off: exactAmount(split.setOff),
+      top_up: exactAmount(split.topUp),
+      payout: exactAmount(split.payout),
       matrix: sortedPairs.filter((p) => p.issuer === id || p.redeemer === id).map(matrixLine),
     };
   });
@@ -396,10 +321,7 @@ export function buildPeriodFigures(period: PeriodRow, rows: SumRow[], opening: P
     statements,
     matrix,
     positions: positionRows,
-    fundingCredits: ids.map((id) => {
-      const acc = partners.get(id) as PartnerAcc;
-      return { id, credit: acc.receivable };
-    }),
+    funding: ids.map((id) => ({ id, ...(splits.get(id) as ReceivableSplit) })),
     report: {
       id: period.id,
       settlement_id: period.id,
@@ -415,6 +337,11 @@ export function buildPeriodFigures(period: PeriodRow, rows: SumRow[], opening: P
       totals: pick("amount"),
       exact: pick("exact"),
       rounding: pick("rounding"),
+      funding: {
+        set_off: exactAmount([...splits.values()].reduce((t, x) => t + x.setOff, 0n)),
+        top_up: exactAmount([...splits.values()].reduce((t, x) => t + x.topUp, 0n)),
+        payout: exactAmount([...splits.values()].reduce((t, x) => t + x.payout, 0n)),
+      },
     },
   };
 }

@@ -59,6 +59,11 @@ const StatementSchema = z
     net: Amount,
     exact: z.object({ payable: z.string(), receivable: z.string(), net: z.string() }),
     rounding: z.object({ payable: z.string(), receivable: z.string(), net: z.string() }),
+    // The exact receivable as the close applied it (economics.md "What a close does to funding");
+    // absent on statements closed before 2026-12-01.
+    set_off: Amount.optional().openapi({ description: "Set off against the partner's exposure (exact)" }),
+    top_up: Amount.optional().openapi({ description: "Added to a prepaid deposit (receivables: top_up; exact)" }),
+    payout: Amount.optional().openapi({ description: "Owed to the partner, paid out by the operator (exact)" }),
     matrix: z.array(MatrixLineSchema),
     digest: z.string(),
     signature: z.string(),

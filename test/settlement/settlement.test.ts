@@ -217,20 +217,40 @@ describe("period 1: statements, matrix, position, margin by hand", () => {
     for (const { issuer_id, n } of live) expect({ issuer_id, n }).toEqual({ issuer_id, n: p2pos[issuer_id] ?? 0 });
   });
 
-  it("funding after the close moved by exactly each partner's net", async () => {
-    const rows = await sql<{ id: string; prepaid_balance_micros: number; exposure_micros: number }>(
-      "SELECT id, prepaid_balance_micros, exposure_micros FROM partners WHERE id IN (?, ?, ?)",
+  it("each receivable is applied once: against exposure, then (prepaid, top_up) to the deposit, the rest owed as a payout", async () => {
+    const parts = (report: SignedReport, id: string) => {
+      const st = reportStatement(report, id);
+      return { set_off: st.set_off.value, top_up: st.top_up.value, payout: st.payout.value };
+    };
+    // A (prepaid, receivables: payout) has no exposure: its 2.00 is paid out, the deposit untouched.
+    expect(parts(p1.report, A.id)).toEqual({ set_off: "0.00", top_up: "0.00", payout: "2.00" });
+    // B: exposure 0.924 at the close covers the whole 0.57.
+    expect(parts(p1.report, B.id)).toEqual({ set_off: "0.57", top_up: "0.00", payout: "0.00" });
+    // C: 8.925 sets off its 3.15 of exposure; 5.775 is owed to it.
+    expect(parts(p1.report, C.id)).toEqual({ set_off: "3.15", top_up: "0.00", payout: "5.775" });
+    // Period 2: C gives back 0.85 of reversed redemptions, out of the payout still due to it.
+    expect(parts(p2.report, C.id)).toEqual({ set_off: "0.00", top_up: "0.00", payout: "-0.85" });
+    expect(p1.report.funding).toEqual({ set_off: money("3.72"), top_up: money("0.00"), payout: money("7.775") });
+    expect(p1.report.exact.receivable).toBe("11.495"); // 3.72 + 0 + 7.775
+
+    const rows = await sql<{ id: string; prepaid_balance_micros: number; exposure_micros: number; payout_due_micros: number }>(
+      "SELECT id, prepaid_balance_micros, exposure_micros, payout_due_micros FROM partners WHERE id IN (?, ?, ?)",
       A.id,
       B.id,
       C.id,
     );
     const f = Object.fromEntries(rows.map((r) => [r.id, r]));
-    // After both periods: A 100.00 − 9.50 + 0 (period 2: A's net is 0) = 90.50
-    expect(f[A.id]?.prepaid_balance_micros).toBe(90_500_000);
-    // B exposure = −net: 0.354 (period 1) + 0 (period 2)
-    expect(f[B.id]?.exposure_micros).toBe(354_000);
-    // C: −5.775 (period 1, the operator owes C) + 0.85 (period 2: C owes back the reversed redemptions)
-    expect(f[C.id]?.exposure_micros).toBe(-4_925_000);
+    // A: 100.00 − 12.00 issued + 0.50 taken back; its receivable is not credited to the deposit.
+    expect(f[A.id]).toMatchObject({ prepaid_balance_micros: 88_500_000, exposure_micros: 0, payout_due_micros: 2_000_000 });
+    // B: exposure 0.924 − 0.57 set off.
+    expect(f[B.id]).toMatchObject({ exposure_micros: 354_000, payout_due_micros: 0 });
+    // C: never negative: 3.15 − 3.15 = 0; payout due 5.775 − 0.85.
+    expect(f[C.id]).toMatchObject({ exposure_micros: 0, payout_due_micros: 4_925_000 });
+    const c = await operator("GET", `/partners/${C.id}`);
+    expect(c.body.partner).toMatchObject({
+      payout_due: money("4.925"),
+      funding: { mode: "postpaid", exposure: money("0.00") },
+    });
   });
 });
 
@@ -278,12 +298,15 @@ describe("integrity", () => {
       "net",
       "partner_id",
       "payable",
+      "payout",
       "period",
       "points",
       "receivable",
       "rounding",
+      "set_off",
       "settlement_id",
       "signature",
+      "top_up",
     ]);
     expect(statement).toEqual(reportStatement(p1.report, C.id));
     const { payload, protectedHeader } = await compactVerify(statement.signature, createLocalJWKSet(keys as never));
@@ -331,6 +354,15 @@ describe("integrity", () => {
     expect(r1.ok).toBe(false);
     expect(r1.problems.join("\n")).toMatch(/digest/);
     expect(r1.problems.join("\n")).toMatch(/net: rounds to 5.78/);
+
+    // The receivable's parts must add up to it exactly (and be there all three, or not at all).
+    const changedPayout: Statement = { ...statement, payout: money("5.78") };
+    const r2 = (await verifyStatementData(changedPayout, lines, keys)).problems.join("\n");
+    expect(r2).toMatch(/set_off \+ top_up \+ payout = 8.93, the exact receivable is 8.925/);
+    const { top_up: _t, ...withoutTopUp } = statement;
+    expect((await verifyStatementData(withoutTopUp as Statement, lines, keys)).problems.join("\n")).toMatch(
+      /receivable split: only set_off, payout present/,
+    );
 
     const sig = statement.signature;
     const i = sig.length - 5;
@@ -511,8 +543,8 @@ describe("access", () => {
     });
     expect(r.body.breakage).toEqual({ redeemed: 1260, expired: 150, rate: "0.106383" });
     const exposure = Object.fromEntries(r.body.exposure.map((x: { partner_id: string }) => [x.partner_id, x]));
-    expect(exposure[A.id]).toMatchObject({ funding_mode: "prepaid", balance: money("90.50") });
-    expect(exposure[C.id]).toMatchObject({ funding_mode: "postpaid", exposure: money("-4.925") });
+    expect(exposure[A.id]).toMatchObject({ funding_mode: "prepaid", balance: money("88.50"), payout_due: money("2.00") });
+    expect(exposure[C.id]).toMatchObject({ funding_mode: "postpaid", exposure: money("0.00"), payout_due: money("4.925") });
   });
 
   it("a new earn after the closes shows up in the open period's metrics only", async () => {

@@ -40,6 +40,10 @@ describe("bank test, small", () => {
       "successes in the ledger exactly once",
       "failures left nothing",
       "balances = model (API)",
+      "funding after each close (API)",
+      "Σ set_off + top_up + payout = Σ receivable",
+      "payouts (API)",
+      "funding follows payable (DB)",
     ]) {
       expect(checked.get(name) ?? 0, name).toBeGreaterThan(0);
     }
