@@ -66,18 +66,22 @@ export function createApp(routes: AppRoutes): OpenAPIHono<AppEnv> {
     return c.json(error.body(c.get("requestId")), 404);
   });
   app.onError((err, c) => {
-    const error = toApiError(err);
+    const error = toApiError(err, c.get("bodyError"));
     if (error.status >= 500) console.error("request failed", c.get("requestId"), err);
     return c.json(error.body(c.get("requestId")), error.status as 400);
   });
   return app;
 }
 
-/** Everything a client can cause maps to a 4xx; only our own faults are 5xx. */
-export function toApiError(err: unknown): ApiError {
+/**
+ * Everything a client can cause maps to a 4xx; only our own faults are 5xx. `bodyError` is the
+ * strict JSON parser's refusal, which Hono's validator rethrows as a bare 400 HTTPException.
+ */
+export function toApiError(err: unknown, bodyError?: ApiError): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException) {
     if (err.status === 413) return new ApiError("body_too_large", "the request body is too large");
+    if (err.status === 400 && bodyError) return bodyError;
     // Hono's JSON validator: malformed JSON or a wrong Content-Type.
     return new ApiError("invalid_body", err.message || "the request body is not valid JSON");
   }

@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import type { ApiError } from "./errors";
 
 /** What the partner-signature middleware establishes about the caller. */
 export interface PartnerPrincipal {
@@ -21,6 +22,8 @@ export interface AppEnv {
     requestId: string;
     /** Raw request body bytes, read once (signatures and idempotency hash them). */
     rawBody: Uint8Array;
+    /** Why the JSON body was refused, when it was (./json-body.ts). */
+    bodyError?: ApiError;
     partner: PartnerPrincipal;
     operator: OperatorPrincipal;
     /** The server clock for this request, in ms; one reading per request. */

@@ -19,6 +19,7 @@ import {
   printable,
   send,
 } from "../support/fuzz";
+import { expectStrictRefusal, STRICT_KINDS, strictRequestArb } from "../support/fuzz-strict";
 import { checkInvariants } from "../support/invariants";
 import { changedTables, DigestCache } from "../support/row-counts";
 
@@ -131,6 +132,35 @@ describe("fuzz: operator requests with an admin token", () => {
     // The token was accepted and the fuzz reached validation and the handlers behind it.
     expect(statuses[400] ?? 0).toBeGreaterThan(50);
     expect(statuses[401] ?? 0).toBe(0);
+  });
+});
+
+describe("fuzz: strict JSON bodies on the operator API", () => {
+  it("every /admin/v1 endpoint with a body: strict-JSON violations answer 400 invalid_body and write nothing", async () => {
+    // A risk rule set with a rule in it, so members are named twice inside an array of objects
+    // too (the fuzz's own template is the empty set). No strict request is accepted, so the rule
+    // is never installed.
+    const rule = { id: "fuzz-cap", action: "deny", applies_to: "earn", subject: "transaction", max_points: 100 };
+    const targets = {
+      ...world.operatorTargets,
+      templates: { ...world.operatorTargets.templates, "PUT /admin/v1/risk-rules": [{ rules: [rule] }] },
+    };
+    const withBody = endpoints.filter((e) => e.body);
+    expect(withBody.length).toBeGreaterThanOrEqual(9);
+    const kinds = new Set<string>();
+    await checkEach(
+      withBody,
+      (ep) => `${ep.method} ${ep.path}`,
+      (ep) =>
+        fc.asyncProperty(strictRequestArb(ep, doc, targets), async ({ request, expected }) => {
+          const answer = await checkOperator(request);
+          fc.pre(answer !== undefined);
+          if (answer) expectStrictRefusal(answer, expected, describeRequest(request));
+          kinds.add(expected.kind);
+        }),
+      () => 20,
+    );
+    expect([...kinds].sort()).toEqual(STRICT_KINDS);
   });
 });
 

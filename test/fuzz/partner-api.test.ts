@@ -24,6 +24,7 @@ import {
   send,
   unknownPathArb,
 } from "../support/fuzz";
+import { expectStrictRefusal, STRICT_KINDS, strictRequestArb } from "../support/fuzz-strict";
 import { checkInvariants } from "../support/invariants";
 import { CONTEXT, earn, enrol, expectOk } from "../support/ledger";
 import { changedTables, DigestCache } from "../support/row-counts";
@@ -179,6 +180,28 @@ describe("fuzz: signed partner requests", () => {
     // The fuzz reached past the signature: mostly validation failures, some successes.
     expect(statuses[400] ?? 0).toBeGreaterThan(50);
     expect(Object.keys(statuses).some((s) => Number(s) >= 200 && Number(s) < 300)).toBe(true);
+  });
+
+  it("every /v1 endpoint with a body: strict-JSON violations, signed, answer 400 invalid_body and write nothing but the jti", async () => {
+    // Invalid UTF-8, a BOM, duplicate members (any depth, escaped spellings), lone surrogates,
+    // NUL, lossy integers, __proto__, deep nesting, a non-UTF-8 charset, each in an otherwise valid
+    // body (support/fuzz-strict.ts); checkSigned asserts the jti is stored and no key is.
+    const withBody = endpoints.filter((e) => e.body);
+    expect(withBody.length).toBeGreaterThanOrEqual(7);
+    const kinds = new Set<string>();
+    await checkEach(
+      withBody,
+      (ep) => `${ep.method} ${ep.path}`,
+      (ep) =>
+        fc.asyncProperty(strictRequestArb(ep, doc, world.partnerTargets), async ({ request, expected }) => {
+          const answer = await checkSigned(request);
+          fc.pre(answer !== undefined);
+          if (answer) expectStrictRefusal(answer, expected, describeRequest(request));
+          kinds.add(expected.kind);
+        }),
+      () => 25,
+    );
+    expect([...kinds].sort()).toEqual(STRICT_KINDS);
   });
 
   it("unknown paths and methods under /v1, signed: no 5xx, the jti stored, nothing else written", async () => {

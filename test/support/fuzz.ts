@@ -398,7 +398,7 @@ export interface FuzzBody {
 
 export const MAX_BODY = 64 * 1024;
 
-type Path = (string | number)[];
+export type Path = (string | number)[];
 
 /** Paths to every property of every object in `value` (array elements by index). */
 export function propertyPaths(value: unknown, prefix: Path = []): Path[] {
@@ -496,11 +496,11 @@ function sameKindWeird(value: unknown): fc.Arbitrary<unknown> | undefined {
   return undefined;
 }
 
-function isPlainObject(v: unknown): boolean {
+export function isPlainObject(v: unknown): boolean {
   return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof RawJson);
 }
 
-function getAt(root: unknown, path: Path): unknown {
+export function getAt(root: unknown, path: Path): unknown {
   let node: any = root;
   for (const key of path) node = node?.[key];
   return node;
