@@ -8,6 +8,7 @@ import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
 import { partnerRoutes } from "./operator/partners";
 import { rateCardRoutes } from "./operator/rate-cards";
+import { seedRoutes } from "./operator/seeds";
 import { burnRoutes } from "./partner-api/burns";
 import { earnRoutes } from "./partner-api/earn";
 import { quoteRoutes } from "./partner-api/quote";
@@ -28,7 +29,7 @@ export const app = createApp({
     transactionRoutes,
     settlementPartnerRoutes,
   ],
-  operator: [partnerRoutes, auditRoutes, rateCardRoutes, adjustmentRoutes, riskRoutes, settlementOperatorRoutes],
+  operator: [partnerRoutes, auditRoutes, rateCardRoutes, adjustmentRoutes, riskRoutes, settlementOperatorRoutes, seedRoutes],
   public: [publicRoutes, benchRoutes, settlementPublicRoutes],
 });
 
