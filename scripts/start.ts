@@ -96,7 +96,7 @@ async function prepareKeys(): Promise<DevKeys> {
       OPERATOR_JWKS: JSON.stringify({ keys: [keys.operator.public_jwk] }),
       STATEMENT_SIGNING_JWK: JSON.stringify(keys.statement.private_jwk),
     },
-    "# Written by `npm start` from .dev/keys.json (local keys only; never use them elsewhere).",
+    `# Written by \`npm start\` from ${shown(KEYS_FILE)} (local keys only; never use them elsewhere).`,
   );
   log(`${shown(DEV_VARS_FILE)}: ${changed ? "written" : "up to date"} (OPERATOR_JWKS, STATEMENT_SIGNING_JWK)`);
   return keys;
