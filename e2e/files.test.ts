@@ -14,24 +14,27 @@ import { removeLocalConfig } from "../scripts/lib/local-config";
 describe("writeFileAtomic", () => {
   it("a reader sees the old or the whole new file, never a part; no temporary file is left; mode 0600", async () => {
     const dir = await mkdtemp(join(tmpdir(), "atomic-"));
-    const file = join(dir, "local.json");
-    const texts = ["a", "b", "c", "d"].map((c) => `${JSON.stringify({ fill: c.repeat(4 * 1024 * 1024) })}\n`);
-    await writeFile(file, texts[0]!);
-    let writing = true;
-    const reads: string[] = [];
-    const reader = (async () => {
-      while (writing) reads.push(await readFile(file, "utf8").catch(() => "(missing)"));
-    })();
-    for (const text of texts.slice(1)) await writeFileAtomic(file, text);
-    writing = false;
-    await reader;
-    assert.ok(reads.length > 0);
-    for (const read of reads) assert.ok(texts.includes(read), `a read saw ${read.length} characters: neither file`);
-    assert.deepEqual(await readdir(dir), ["local.json"]);
-    assert.equal((await stat(file)).mode & 0o777, 0o600);
-    await removeLocalConfig(file);
-    await removeLocalConfig(file); // a missing file is fine
-    assert.deepEqual(await readdir(dir), []);
-    await rm(dir, { recursive: true });
+    try {
+      const file = join(dir, "local.json");
+      const texts = ["a", "b", "c", "d"].map((c) => `${JSON.stringify({ fill: c.repeat(4 * 1024 * 1024) })}\n`);
+      await writeFile(file, texts[0]!);
+      let writing = true;
+      const reads: string[] = [];
+      const reader = (async () => {
+        while (writing) reads.push(await readFile(file, "utf8").catch(() => "(missing)"));
+      })();
+      for (const text of texts.slice(1)) await writeFileAtomic(file, text);
+      writing = false;
+      await reader;
+      assert.ok(reads.length > 0);
+      for (const read of reads) assert.ok(texts.includes(read), `a read saw ${read.length} characters: neither file`);
+      assert.deepEqual(await readdir(dir), ["local.json"]);
+      assert.equal((await stat(file)).mode & 0o777, 0o600);
+      await removeLocalConfig(file);
+      await removeLocalConfig(file); // a missing file is fine
+      assert.deepEqual(await readdir(dir), []);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { d1File, Exchange, expectAllGone, findInTree, freePort, type Proc, scratchDir, tree } from "./support";
+import { d1File, Exchange, expectAllGone, findInTree, freePort, killTree, type Proc, scratchDir, survivors } from "./support";
 
 /**
  * `npm start` end to end (issue 9, part 3): a real wrangler dev on a free port, its files in a
@@ -24,12 +24,28 @@ after(async () => {
   await rm(devDir, { recursive: true, force: true });
 });
 
+// A test that failed midway may have left its npm start running: nothing may outlive the suite.
+const running = new Set<Exchange>();
+afterEach(() => {
+  for (const x of running) {
+    if (x.npm.exitCode === null && x.npm.signalCode === null) x.snapshot(); // (a dead pid may be reused)
+    killTree(survivors(x.seen));
+  }
+  running.clear();
+});
+
+function startExchange(port: number): Exchange {
+  const x = Exchange.start(devDir, port);
+  running.add(x);
+  return x;
+}
+
 async function started(): Promise<{ x: Exchange; snapshot: Proc[] }> {
-  const x = Exchange.start(devDir, await freePort());
+  const x = startExchange(await freePort());
   await x.ready();
   // Everything npm start runs now: npm, node, tsx's esbuild, the watchdog, wrangler (two
   // nodes), workerd, esbuild. Checked afterwards by pid and by process group and session.
-  const snapshot = tree(x.npm.pid!);
+  const snapshot = x.snapshot();
   assert.ok(
     snapshot.some((p) => /workerd/.test(p.cmd)),
     `no workerd in the tree:\n${snapshot.map((p) => p.cmd).join("\n")}`,
@@ -52,13 +68,15 @@ describe("npm start", () => {
   it("first start: removes a stale local.json, writes the new one atomically after the seed, runs the crons; Ctrl-C stops everything", async () => {
     const localFile = join(devDir, "local.json");
     await writeFile(localFile, `${JSON.stringify({ base_url: "http://stale.invalid", operator: {}, partners: [] })}\n`);
-    const x = Exchange.start(devDir, await freePort());
+    const x = startExchange(await freePort());
     // Watch the file as a script waiting for it would: every read must be this run's complete
     // file, seeded (the seed records itself just before the file is written).
     const seen: { at: number; baseUrl?: string; seeded?: boolean; error?: string }[] = [];
     let watching = true;
     const watcher = (async () => {
-      while (watching) {
+      // Until the welcome is printed, and then until this run's file has been read at least once.
+      const fresh = () => seen.some((s) => s.baseUrl === x.baseUrl);
+      for (let last = 0; watching || (!fresh() && last++ < 100); ) {
         let text: string | undefined;
         try {
           text = await readFile(localFile, "utf8");
@@ -109,7 +127,7 @@ describe("npm start", () => {
     const emptied = await x.operator("PUT", "/risk-rules", { rules: [] });
     assert.equal(emptied.status, 200);
 
-    const snapshot = tree(x.npm.pid!);
+    const snapshot = x.snapshot();
     process.kill(-x.pgid, "SIGINT"); // Ctrl-C: the terminal signals the whole foreground group
     await endsCleanly(x, snapshot, { code: 130 });
     assert.match(x.output(), /SIGINT: stopping wrangler/);
@@ -143,7 +161,7 @@ describe("npm start", () => {
     // The timer follows "* * * * *": a run at the next whole minute (UTC).
     await x.waitForLine(/\[cron\] cron "\* \* \* \* \*" \(\d{4}-\d\d-\d\dT\d\d:\d\d:00Z\): GET \/__scheduled/, 70_000);
 
-    const snapshotNow = [...snapshot, ...tree(x.npm.pid!)];
+    const snapshotNow = [...snapshot, ...x.snapshot()];
     process.kill(x.npm.pid!, "SIGTERM"); // npm passes SIGTERM on to its script
     await endsCleanly(x, snapshotNow, { code: 143 });
   });

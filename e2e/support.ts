@@ -90,6 +90,16 @@ export class Exchange {
     return this.npm.pid!;
   }
 
+  /** Every process of the tree seen so far (for the checks, and to clean up after a failure). */
+  readonly seen: Proc[] = [];
+
+  /** The tree now (npm and everything below it), remembered in `seen`. */
+  snapshot(): Proc[] {
+    const now = tree(this.npm.pid!);
+    for (const p of now) if (!this.seen.some((q) => q.pid === p.pid && q.start === p.start)) this.seen.push(p);
+    return now;
+  }
+
   output(): string {
     return this.lines.map((l) => l.text).join("\n");
   }
@@ -233,6 +243,17 @@ export async function expectAllGone(snapshot: Proc[], port: number, withinMs = 2
   throw new Error(
     `${withinMs / 1000} s after npm start ended: ${left.length} process(es) left${free ? "" : `, port ${port} still in use`}:\n${describeProcs(left)}`,
   );
+}
+
+/** Test hygiene after a failure: SIGKILL to every process and process group of the tree. */
+export function killTree(procs: Proc[]): void {
+  for (const target of [...new Set(procs.map((p) => -p.pgid)), ...procs.map((p) => p.pid)]) {
+    try {
+      process.kill(target, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
 }
 
 /** The local D1 database file of binding DB in a COALITION_DEV_DIR. */
