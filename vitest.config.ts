@@ -2,12 +2,47 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
+import { unstable_convertConfigBindingsToStartWorkerBindings, unstable_readConfig } from "wrangler";
 
 /**
  * Tests run inside workerd against a local D1 with the real migrations (test/setup.ts applies
  * them). Storage is isolated per test file. Keys for the operator and the statement signer are
  * generated per run, like a local `npm start` does; tests read the private halves from bindings.
  */
+
+/**
+ * The worker as wrangler.toml declares it (entry point, compatibility, D1, vars), read with
+ * wrangler's own parser but handed to the plugin as Miniflare options. Given the config file
+ * itself, the plugin would also load the `.dev.vars` beside it (a developer's `npm start`
+ * secrets and whatever else is in there, announced once per test file): tests get exactly the
+ * bindings below and nothing from a developer's machine.
+ */
+function workerFromWranglerToml() {
+  const config = unstable_readConfig({ config: path.join(import.meta.dirname, "wrangler.toml") });
+  const d1Databases: Record<string, string> = {};
+  const vars: Record<string, unknown> = {};
+  // Every binding wrangler.toml declares, by name (its own declarations say less than this).
+  const bindings = (unstable_convertConfigBindingsToStartWorkerBindings(config) ?? {}) as Record<
+    string,
+    { type: string; database_id?: string; value?: unknown }
+  >;
+  for (const [name, binding] of Object.entries(bindings)) {
+    if (binding.type === "d1") d1Databases[name] = binding.database_id ?? name;
+    else if (binding.type === "plain_text" || binding.type === "json") vars[name] = binding.value;
+    else throw new Error(`vitest.config.ts: binding ${name} (${binding.type}) of wrangler.toml is not passed to the tests yet`);
+  }
+  if (!config.main) throw new Error("wrangler.toml has no main");
+  return {
+    main: config.main,
+    miniflare: {
+      compatibilityDate: config.compatibility_date,
+      compatibilityFlags: config.compatibility_flags,
+      d1Databases,
+      bindings: vars,
+    },
+  };
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const operator = await generateKeyPair("EdDSA", { extractable: true });
@@ -15,12 +50,15 @@ export default defineConfig(async () => {
   const operatorPublic = { ...(await exportJWK(operator.publicKey)), kid: "op-test-1", alg: "EdDSA", use: "sig" };
   const operatorPrivate = { ...(await exportJWK(operator.privateKey)), kid: "op-test-1", alg: "EdDSA" };
   const statementPrivate = { ...(await exportJWK(statement.privateKey)), kid: "stmt-test-1", alg: "EdDSA" };
+  const worker = workerFromWranglerToml();
   return {
     plugins: [
       cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
+        main: worker.main,
         miniflare: {
+          ...worker.miniflare,
           bindings: {
+            ...worker.miniflare.bindings,
             TEST_MIGRATIONS: migrations,
             OPERATOR_JWKS: JSON.stringify({ keys: [operatorPublic] }),
             STATEMENT_SIGNING_JWK: JSON.stringify(statementPrivate),

@@ -1,35 +1,43 @@
 /**
- * `npm start`: runs the exchange locally with a seeded demo coalition.
+ * `npm start`: runs the exchange locally, with a seeded demo coalition, the way a deployment runs.
  *
- * 1. generates (first run) and keeps the local keys in .dev/keys.json;
- * 2. writes OPERATOR_JWKS and STATEMENT_SIGNING_JWK into .dev.vars for `wrangler dev`;
- * 3. applies the D1 migrations to the local database (.dev/state);
- * 4. starts `wrangler dev` on 127.0.0.1:$PORT (default 8787) and waits for GET /health;
- * 5. seeds the demo coalition through the operator and partner APIs (idempotent);
- * 6. writes .dev/local.json and prints how to make a first signed call;
- * then runs until Ctrl-C, which it forwards to wrangler.
+ * 1. removes .dev/local.json of an earlier run (step 7 writes this run's, once it is usable);
+ * 2. generates (first run) and keeps the local keys in .dev/keys.json;
+ * 3. writes OPERATOR_JWKS and STATEMENT_SIGNING_JWK into .dev.vars for `wrangler dev`;
+ * 4. applies the D1 migrations to the local database (.dev/state);
+ * 5. starts `wrangler dev --test-scheduled` on 127.0.0.1:$PORT (default 8787), waits for GET /health;
+ * 6. runs the worker's scheduled handler on the crons of wrangler.toml (once now, to catch up,
+ *    then on each cron's schedule), since wrangler dev never fires Cron Triggers itself;
+ * 7. seeds the demo coalition through the operator and partner APIs (once per database), writes
+ *    .dev/local.json atomically and prints how to make a first signed call.
+ * Then runs until Ctrl-C, SIGTERM, SIGHUP or its parent's exit; however it ends, wrangler and
+ * everything wrangler started end with it (scripts/lib/supervisor.ts, process-group.ts).
+ * COALITION_DEV_DIR=<dir> keeps every file of the run (secrets included) in <dir> instead of .dev/.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
+import { CronDriver, utcSecond, wranglerScheduledTrigger } from "./lib/crons";
 import { upsertDotenv } from "./lib/dev-vars";
-import { loadOrCreateKeys } from "./lib/keys";
-import type { LocalConfig } from "./lib/local-config";
+import { type DevKeys, loadOrCreateKeys } from "./lib/keys";
+import { type LocalConfig, removeLocalConfig, writeLocalConfig } from "./lib/local-config";
 import { mintOperatorToken } from "./lib/operator-token";
-import { DEV_DIR, DEV_VARS_FILE, KEYS_FILE, LOCAL_FILE, ROOT, STATE_DIR, shown, WRANGLER_TOML } from "./lib/paths";
-import { seedDemoCoalition } from "./lib/seed";
+import { log, warn } from "./lib/output";
+import { DEV_VARS_FILE, KEYS_FILE, LOCAL_FILE, ROOT, STATE_DIR, shown } from "./lib/paths";
+import type { GroupChild } from "./lib/process-group";
+import { type SeedSummary, seedDemoCoalition } from "./lib/seed";
 import { isHealthy, portIsFree, waitForHealth } from "./lib/server";
+import { Supervisor } from "./lib/supervisor";
+import { welcomeText } from "./lib/welcome";
+import { readWorkerConfig, type WorkerConfig } from "./lib/worker-config";
 import { burnUnits, DEMO_PARTNERS, earnUnits } from "./seed/demo-coalition";
 
 const HOST = "127.0.0.1";
-const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
-const yellow = (s: string) => (process.stdout.isTTY ? `\x1b[33m${s}\x1b[39m` : s);
-const log = (m: string) => console.log(`[start] ${m}`);
-const warn = (m: string) => console.log(yellow(`[start] warning: ${m}`));
 
 class StartError extends Error {}
+
+const supervisor = new Supervisor(log);
 
 function parsePort(raw: string | undefined): number {
   if (raw === undefined || raw === "") return 8787;
@@ -38,30 +46,17 @@ function parsePort(raw: string | undefined): number {
   return port;
 }
 
-/** SETTLEMENT_CURRENCY from wrangler.toml's [vars]. */
-async function settlementCurrency(): Promise<string> {
-  const toml = await readFile(WRANGLER_TOML, "utf8");
-  return /^\s*SETTLEMENT_CURRENCY\s*=\s*"([A-Z0-9]+)"/m.exec(toml)?.[1] ?? "CNY";
-}
-
 function wranglerBin(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 }
 
-// The child that is running now (migrations, then wrangler dev), so signals reach it.
-let child: ChildProcess | undefined;
-let stopping = false;
-
-/** Runs wrangler with its output prefixed; the same Node binary that runs this script runs wrangler. */
-function runWrangler(args: string[], prefix: string, extraEnv: Record<string, string> = {}): ChildProcess {
-  const proc = spawn(process.execPath, [wranglerBin(), ...args], {
+/** Runs wrangler (its own process group) with its output prefixed; the Node that runs this script runs wrangler. */
+function runWrangler(args: string[], prefix: string, extraEnv: Record<string, string> = {}): GroupChild {
+  const group = supervisor.spawn(process.execPath, [wranglerBin(), ...args], {
     cwd: ROOT,
-    // No stdin: wrangler stays non-interactive (no prompts, no hotkeys). Its own process group:
-    // a terminal's Ctrl-C reaches only us and we forward it to wrangler, which then stops workerd
-    // cleanly (signalled all at once, workerd can die first and wrangler reports a crash).
+    // No stdin: wrangler stays non-interactive (no prompts, no hotkeys).
     stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
     env: {
       ...process.env,
       WRANGLER_SEND_METRICS: "false",
@@ -69,116 +64,95 @@ function runWrangler(args: string[], prefix: string, extraEnv: Record<string, st
       ...extraEnv,
     },
   });
-  for (const stream of [proc.stdout, proc.stderr]) {
+  for (const stream of [group.proc.stdout, group.proc.stderr]) {
     if (!stream) continue;
-    const out = stream === proc.stderr ? process.stderr : process.stdout;
+    const out = stream === group.proc.stderr ? process.stderr : process.stdout;
     createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) =>
       out.write(`${prefix} ${line}\n`),
     );
   }
-  child = proc;
-  return proc;
+  return group;
 }
 
-function exited(proc: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) resolve(proc.exitCode ?? 1);
-    else proc.once("exit", (code) => resolve(code ?? 1));
-  });
+async function checkPort(port: number, baseUrl: string): Promise<void> {
+  if (await portIsFree(port, HOST)) return;
+  const ours = await isHealthy(baseUrl);
+  throw new StartError(
+    `port ${port} on ${HOST} is already in use${ours ? " (something there answers GET /health: another `npm start`?)" : ""}. ` +
+      `Stop it, or choose another port: PORT=${port + 1} npm start`,
+  );
 }
 
-function exitCodeFor(signal: NodeJS.Signals): number {
-  return signal === "SIGINT" ? 130 : signal === "SIGHUP" ? 129 : 143;
-}
-
-/** SIGKILL to the child's whole process group (wrangler, workerd, esbuild): when waiting is over. */
-function killGroup(): void {
-  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  if (stopping) {
-    // A second Ctrl-C: do not wait any longer.
-    killGroup();
-    process.exit(exitCodeFor(signal));
-  }
-  stopping = true;
-  console.log(`\n[start] ${signal}: stopping wrangler…`);
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill(signal);
-    const force = setTimeout(killGroup, 10_000);
-    force.unref();
-    child.once("exit", () => process.exit(exitCodeFor(signal)));
-  } else {
-    process.exit(exitCodeFor(signal));
-  }
-}
-
-async function main(): Promise<void> {
-  const port = parsePort(process.env.PORT);
-  const baseUrl = `http://${HOST}:${port}`;
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
-  process.on("exit", () => {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-  });
-
-  if (!(await portIsFree(port, HOST))) {
-    const ours = await isHealthy(baseUrl);
-    throw new StartError(
-      `port ${port} on ${HOST} is already in use${ours ? " (something there answers GET /health: another `npm start`?)" : ""}. ` +
-        `Stop it, or choose another port: PORT=${port + 1} npm start`,
-    );
-  }
-
-  // 1. Keys.
+/** Steps 2 and 3: the keys, and the secrets wrangler dev reads (single-line JSON, single-quoted). */
+async function prepareKeys(): Promise<DevKeys> {
   const { keys, generated } = await loadOrCreateKeys(
     KEYS_FILE,
     DEMO_PARTNERS.map((p) => p.id),
   );
   log(generated.length > 0 ? `generated keys (${generated.join(", ")}) in ${shown(KEYS_FILE)}` : `keys: ${shown(KEYS_FILE)}`);
-
-  // 2. .dev.vars: single-line JSON, single-quoted (dotenv takes it literally).
   const changed = await upsertDotenv(
     DEV_VARS_FILE,
     {
       OPERATOR_JWKS: JSON.stringify({ keys: [keys.operator.public_jwk] }),
       STATEMENT_SIGNING_JWK: JSON.stringify(keys.statement.private_jwk),
     },
-    "# Written by `npm start` from .dev/keys.json (local keys only; never use them elsewhere).",
+    `# Written by \`npm start\` from ${shown(KEYS_FILE)} (local keys only; never use them elsewhere).`,
   );
   log(`${shown(DEV_VARS_FILE)}: ${changed ? "written" : "up to date"} (OPERATOR_JWKS, STATEMENT_SIGNING_JWK)`);
+  return keys;
+}
 
-  // 3. Migrations, non-interactively: no TTY on stdin and CI=true make wrangler skip its confirmation.
+/** Steps 4 and 5: migrations (non-interactively: no TTY on stdin and CI=true), then wrangler dev until healthy. */
+async function startWrangler(port: number, baseUrl: string): Promise<void> {
   await mkdir(STATE_DIR, { recursive: true });
   log(`applying migrations to the local D1 (${shown(STATE_DIR)})`);
   const migrate = runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR], "[d1]", { CI: "true" });
-  const migrateCode = await exited(migrate);
-  if (stopping) return;
-  if (migrateCode !== 0) throw new StartError(`wrangler d1 migrations apply exited with ${migrateCode}`);
+  const migrated = await migrate.exited;
+  await migrate.sweep();
+  if (migrated.code !== 0) throw new StartError(`wrangler d1 migrations apply exited with ${migrated.signal ?? migrated.code}`);
 
-  // 4. wrangler dev.
-  log(`starting wrangler dev on ${baseUrl}`);
+  log(`starting wrangler dev --test-scheduled on ${baseUrl}`);
   const dev = runWrangler(
-    ["dev", "--port", String(port), "--ip", HOST, "--persist-to", STATE_DIR, "--show-interactive-dev-session=false"],
+    [
+      "dev",
+      ...["--port", String(port), "--ip", HOST, "--persist-to", STATE_DIR, "--env-file", DEV_VARS_FILE],
+      "--test-scheduled",
+      "--show-interactive-dev-session=false",
+    ],
     "[wrangler]",
   );
-  let devExited = false;
-  dev.once("exit", (code, signal) => {
-    devExited = true;
-    if (stopping) return;
-    console.error(`[start] wrangler dev exited (${signal ?? `code ${code}`})`);
-    process.exit(code === 0 ? 1 : (code ?? 1));
+  void dev.exited.then(({ code, signal }) => {
+    if (!supervisor.isStopping) void supervisor.shutdown(1, `wrangler dev exited (${signal ?? `code ${code}`}): stopping`);
   });
-  await waitForHealth(baseUrl, { timeoutMs: 120_000, stillRunning: () => !devExited });
+  await waitForHealth(baseUrl, { timeoutMs: 120_000, stillRunning: () => dev.running });
   log(`${baseUrl}/health answers 200`);
+}
 
-  // 5. Seed.
-  const summary = await seedDemoCoalition({
+/** Step 6: the Cron Triggers, driven through GET /__scheduled. */
+async function driveCrons(worker: WorkerConfig, baseUrl: string): Promise<CronDriver> {
+  const driver = new CronDriver({
+    crons: worker.crons,
+    trigger: wranglerScheduledTrigger(baseUrl),
+    log: (m) => console.log(`[cron] ${m}`),
+    warn: (m) => warn(m),
+  });
+  supervisor.beforeStop(() => driver.stop());
+  if (worker.crons.length === 0) {
+    log("wrangler.toml has no [triggers] crons: no scheduled runs");
+    return driver;
+  }
+  log(
+    `Cron Triggers ${worker.crons.map((c) => `"${c}"`).join(", ")} (wrangler.toml): npm start runs the scheduled handler ` +
+      "on each (GET /__scheduled), once now to catch up, then on schedule (UTC)",
+  );
+  driver.start();
+  await driver.runAllNow("catch-up at start");
+  return driver;
+}
+
+/** Step 7: the demo coalition, seeded with the local keys. */
+function seed(keys: DevKeys, baseUrl: string): Promise<SeedSummary> {
+  return seedDemoCoalition({
     baseUrl,
     operatorToken: () => mintOperatorToken(keys.operator, { sub: "npm-start", scope: "admin" }),
     partnerKey: (id) => {
@@ -192,11 +166,12 @@ async function main(): Promise<void> {
     log,
     warn,
   });
+}
 
-  // 6. .dev/local.json.
-  const local: LocalConfig = {
+function localConfig(keys: DevKeys, baseUrl: string, currency: string, memberRefs: Record<string, string>): LocalConfig {
+  return {
     base_url: baseUrl,
-    settlement_currency: await settlementCurrency(),
+    settlement_currency: currency,
     operator: { kid: keys.operator.kid, alg: keys.operator.alg, private_jwk: keys.operator.private_jwk },
     partners: DEMO_PARTNERS.map((p) => {
       const k = keys.partners[p.id]!;
@@ -210,64 +185,40 @@ async function main(): Promise<void> {
         burn_units: burnUnits(p),
       };
     }),
-    ...(Object.keys(summary.memberRefs).length > 0 ? { demo_member: { refs: summary.memberRefs } } : {}),
+    ...(Object.keys(memberRefs).length > 0 ? { demo_member: { refs: memberRefs } } : {}),
   };
-  await mkdir(DEV_DIR, { recursive: true });
-  await writeFile(LOCAL_FILE, `${JSON.stringify(local, null, 2)}\n`, { mode: 0o600 });
-  log(`wrote ${shown(LOCAL_FILE)}`);
-  if (stopping) return;
-
-  printWelcome(baseUrl, summary.memberRefs, summary.warnings);
 }
 
-function printWelcome(baseUrl: string, memberRefs: Record<string, string>, warnings: number): void {
-  const brewRef = memberRefs["brew-coffee"];
-  const lines = [
-    "",
-    bold(`The coalition exchange is running at ${baseUrl}`),
-    `  API reference: ${baseUrl}/docs   (OpenAPI document: ${baseUrl}/openapi.json)`,
-    `  Credentials:   ${shown(LOCAL_FILE)} (base URL, operator key, each demo partner's key)`,
-    `  Demo partners: ${DEMO_PARTNERS.map((p) => p.id).join(", ")}`,
-    ...(warnings > 0 ? [yellow(`  Seeding finished with ${warnings} warning(s), shown above.`)] : []),
-    "",
-    bold("Make a first signed call, as the partner brew-coffee:"),
-    "  npm run cli -- partner brew-coffee get /v1/partner",
-    "",
-    "  The CLI signs the request with brew-coffee's private key from .dev/local.json: a",
-    "  Coalition-Signature header carrying a JWS over the method, path, body hash and a one-time",
-    "  jti (partner-api.md §2), exactly what a partner's own integration sends.",
-    "",
-    bold("More:"),
-    "  npm run cli -- operator get /admin/v1/partners        (operator token, scope admin)",
-    "  npm run cli -- operator get /admin/v1/audit --scope read",
-    ...(brewRef
-      ? [
-          `  npm run cli -- balance brew-coffee ${brewRef}`,
-          `  npm run cli -- earn brew-coffee ${brewRef} 25.00 CNY`,
-          `  npm run cli -- burn brew-coffee ${brewRef} 20`,
-        ]
-      : []),
-    "  npm run cli -- help",
-    "",
-    "Ctrl-C stops the exchange (data and keys stay in .dev/; delete .dev/ and .dev.vars to start over).",
-    "",
-  ];
-  console.log(lines.join("\n"));
+async function main(): Promise<void> {
+  supervisor.install();
+  const port = parsePort(process.env.PORT);
+  const baseUrl = `http://${HOST}:${port}`;
+  await checkPort(port, baseUrl);
+  await removeLocalConfig();
+  const worker = readWorkerConfig();
+  const keys = await prepareKeys();
+  await startWrangler(port, baseUrl);
+  if (supervisor.isStopping) return;
+  const driver = await driveCrons(worker, baseUrl);
+  const summary = await seed(keys, baseUrl);
+  if (supervisor.isStopping) return;
+  await writeLocalConfig(localConfig(keys, baseUrl, worker.settlementCurrency, summary.memberRefs));
+  log(`wrote ${shown(LOCAL_FILE)}`);
+  const next = driver.nextRun();
+  console.log(
+    welcomeText({
+      baseUrl,
+      memberRefs: summary.memberRefs,
+      warnings: summary.warnings,
+      crons: worker.crons,
+      ...(next ? { nextCronRun: utcSecond(next) } : {}),
+    }),
+  );
 }
 
 main().catch((e: unknown) => {
   console.error(
     `[start] error: ${e instanceof StartError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
   );
-  stopping = true;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.once("exit", () => process.exit(1));
-    child.kill("SIGTERM");
-    setTimeout(() => {
-      killGroup();
-      process.exit(1);
-    }, 10_000).unref();
-  } else {
-    process.exit(1);
-  }
+  void supervisor.shutdown(1);
 });

@@ -9,6 +9,7 @@ import { auditRoutes } from "./operator/audit";
 import { partnerFundingRoutes } from "./operator/partner-funding";
 import { partnerRoutes } from "./operator/partners";
 import { rateCardRoutes } from "./operator/rate-cards";
+import { seedRoutes } from "./operator/seeds";
 import { burnRoutes } from "./partner-api/burns";
 import { earnRoutes } from "./partner-api/earn";
 import { quoteRoutes } from "./partner-api/quote";
@@ -37,6 +38,7 @@ export const app = createApp({
     adjustmentRoutes,
     riskRoutes,
     settlementOperatorRoutes,
+    seedRoutes,
   ],
   public: [publicRoutes, benchRoutes, settlementPublicRoutes],
 });

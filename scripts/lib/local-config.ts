@@ -1,6 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { JWK } from "jose";
 import type { PartnerCredentials } from "../../src/client/signing";
+import { writeFileAtomic } from "./files";
 import type { OperatorKey } from "./operator-token";
 import { LOCAL_FILE, shown } from "./paths";
 
@@ -39,6 +41,20 @@ export async function readLocalConfig(file = LOCAL_FILE): Promise<LocalConfig> {
     throw new Error(`${shown(file)} does not look like a local exchange config (base_url, operator, partners)`);
   }
   return config;
+}
+
+/**
+ * `npm start` removes the file of an earlier run before anything else and writes the new one
+ * only when the exchange is up and seeded, in one atomic step: whoever waits for the file to
+ * appear finds a complete file of this run, never a stale or half-written one.
+ */
+export async function removeLocalConfig(file = LOCAL_FILE): Promise<void> {
+  await rm(file, { force: true });
+}
+
+export async function writeLocalConfig(config: LocalConfig, file = LOCAL_FILE): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`, 0o600);
 }
 
 export function partnerCredentials(config: LocalConfig, partnerId: string): PartnerCredentials {

@@ -5,10 +5,16 @@ import { errorCode, type HttpResult, operatorCall } from "./http";
 
 /**
  * Seeds the demo coalition through the public APIs only (operator token, signed partner requests),
- * idempotently: whatever already exists is left alone. Partners and keys must succeed; rate cards,
- * risk rules and the demo member are skipped with a warning while their endpoints do not exist
- * (404 not_found) or when they fail.
+ * once per database. Partners, their keys and rate cards are ensured on every start (none of them
+ * can be deleted, so "create it when it is missing" happens once for each; a partner added to the
+ * seed file later is created on the next start, and each partner's key is what .dev/local.json
+ * signs with). The coalition-wide demo data (the default risk rules, the demo member and its
+ * earns) is seeded only while the database has no record of this seed: when it is done, the seed
+ * records itself with PUT /admin/v1/seeds/demo-coalition, and later starts leave all of it as
+ * the operator has it since (an empty rule set stays empty). Deleting the record seeds it again.
  */
+export const DEMO_SEED = "demo-coalition";
+
 export interface SeedOptions {
   baseUrl: string;
   operatorToken: () => Promise<string>;
@@ -19,8 +25,21 @@ export interface SeedOptions {
 
 export interface SeedSummary {
   warnings: number;
-  /** The demo member's ref at each partner, when it was enrolled. */
+  /** The demo member's ref at each partner, when it was enrolled (by this run or the recorded one). */
   memberRefs: Record<string, string>;
+}
+
+/** What the seed records about itself in PUT /admin/v1/seeds/demo-coalition's `detail`. */
+interface SeedDetail {
+  partners: string[];
+  risk_rules: string[];
+  demo_member_refs: Record<string, string>;
+}
+
+interface SeedRecord {
+  seeded_at: string;
+  seeded_by: string;
+  detail: Partial<SeedDetail>;
 }
 
 /** The route does not exist (yet): the app's catch-all 404, as opposed to e.g. partner_not_found. */
@@ -38,6 +57,24 @@ function listItems(json: any, ...names: string[]): unknown[] | undefined {
   return undefined;
 }
 
+type Op = (method: string, path: string, body?: unknown, idempotencyKey?: string) => Promise<HttpResult>;
+type Log = (m: string) => void;
+
+/** This database's record of the demo seed, or undefined when it has none. */
+async function readSeedRecord(op: Op): Promise<SeedRecord | undefined> {
+  const r = await op("GET", `/seeds/${DEMO_SEED}`);
+  if (r.status === 200) return r.json.seed as SeedRecord;
+  if (r.status === 404 && errorCode(r) === "seed_not_found") return undefined;
+  throw new Error(`reading the demo seed's record failed: ${describe(r)}`);
+}
+
+async function recordSeed(op: Op, detail: SeedDetail, log: Log, warn: Log): Promise<void> {
+  const r = await op("PUT", `/seeds/${DEMO_SEED}`, { detail });
+  if (r.status === 201 || r.status === 200)
+    log(`demo seed recorded (GET /admin/v1/seeds/${DEMO_SEED}): later starts leave it as it is`);
+  else warn(`recording the demo seed failed (${describe(r)}); the next start seeds it again`);
+}
+
 export async function seedDemoCoalition(opts: SeedOptions): Promise<SeedSummary> {
   let warnings = 0;
   const warn = (m: string) => {
@@ -45,7 +82,7 @@ export async function seedDemoCoalition(opts: SeedOptions): Promise<SeedSummary>
     opts.warn(m);
   };
   const token = await opts.operatorToken();
-  const op = (method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<HttpResult> =>
+  const op: Op = (method, path, body, idempotencyKey) =>
     operatorCall(opts.baseUrl, token, method, `/admin/v1${path}`, body, idempotencyKey ? { idempotencyKey } : {});
   const clients = new Map<string, PartnerClient>();
   const client = (id: string): PartnerClient => {
@@ -57,7 +94,32 @@ export async function seedDemoCoalition(opts: SeedOptions): Promise<SeedSummary>
     return c;
   };
 
-  // Partners and their keys: required. Rate cards: when the endpoint exists.
+  const record = await readSeedRecord(op);
+  const rated = await seedPartners(op, opts.partnerKey, opts.log, warn);
+  await checkSignedCalls(client, opts.log);
+  if (record) {
+    opts.log(
+      `demo coalition: seeded ${record.seeded_at} by ${record.seeded_by}; its risk rules and demo member are left as they are now`,
+    );
+    return { warnings, memberRefs: record.detail.demo_member_refs ?? {} };
+  }
+
+  const before = warnings;
+  const riskRules = await seedRiskRules(op, opts.log, warn);
+  const memberRefs = await seedDemoMember(client, rated, opts.log, warn);
+  if (warnings === before) {
+    await recordSeed(
+      op,
+      { partners: DEMO_PARTNERS.map((p) => p.id), risk_rules: riskRules, demo_member_refs: memberRefs },
+      opts.log,
+      warn,
+    );
+  } else opts.warn("the demo seed is not recorded as done (warnings above): the next start tries it again");
+  return { warnings, memberRefs };
+}
+
+/** Partners and their keys (required), rate cards (when the endpoint exists); the partners with a rate card. */
+async function seedPartners(op: Op, partnerKey: SeedOptions["partnerKey"], log: Log, warn: Log): Promise<Set<string>> {
   const rated = new Set<string>();
   for (const p of DEMO_PARTNERS) {
     const created = await op("POST", "/partners", {
@@ -67,35 +129,31 @@ export async function seedDemoCoalition(opts: SeedOptions): Promise<SeedSummary>
       pending_days: p.pending_days,
       ...(p.hold_ttl_seconds === undefined ? {} : { hold_ttl_seconds: p.hold_ttl_seconds }),
     });
-    if (created.status === 201) opts.log(`partner ${p.id}: created (${p.funding.mode})`);
-    else if (created.status === 409 && errorCode(created) === "partner_exists") opts.log(`partner ${p.id}: exists`);
+    if (created.status === 201) log(`partner ${p.id}: created (${p.funding.mode})`);
+    else if (created.status === 409 && errorCode(created) === "partner_exists") log(`partner ${p.id}: exists`);
     else throw new Error(`creating partner ${p.id} failed: ${describe(created)}`);
 
-    const { credentials, publicJwk } = opts.partnerKey(p.id);
+    const { credentials, publicJwk } = partnerKey(p.id);
     const key = await op("POST", `/partners/${p.id}/keys`, { kid: credentials.kid, public_jwk: publicJwk });
-    if (key.status === 201) opts.log(`partner ${p.id}: key ${credentials.kid} registered`);
-    else if (key.status === 409 && errorCode(key) === "key_exists") opts.log(`partner ${p.id}: key ${credentials.kid} exists`);
+    if (key.status === 201) log(`partner ${p.id}: key ${credentials.kid} registered`);
+    else if (key.status === 409 && errorCode(key) === "key_exists") log(`partner ${p.id}: key ${credentials.kid} exists`);
     else {
       throw new Error(`registering key ${credentials.kid} of ${p.id} failed: ${describe(key)}`);
     }
-    if (await seedRateCard(p, op, opts.log, warn)) rated.add(p.id);
+    if (await seedRateCard(p, op, log, warn)) rated.add(p.id);
   }
+  return rated;
+}
 
-  await seedRiskRules(op, opts.log, warn);
-
-  // Every partner's key works for a signed request, exactly as the partner would call.
+/** Every partner's key works for a signed request, exactly as the partner would call. */
+async function checkSignedCalls(client: (id: string) => PartnerClient, log: Log): Promise<void> {
   for (const p of DEMO_PARTNERS) {
     const who = await client(p.id).get<{ partner: { id: string } }>("/v1/partner");
     if (!who.ok)
       throw new Error(`a signed GET /v1/partner as ${p.id} failed: ${who.status} ${who.error.code}: ${who.error.message}`);
   }
-  opts.log(`signed GET /v1/partner answers 200 for ${DEMO_PARTNERS.map((p) => p.id).join(", ")}`);
-
-  const memberRefs = await seedDemoMember(client, rated, opts.log, warn);
-  return { warnings, memberRefs };
+  log(`signed GET /v1/partner answers 200 for ${DEMO_PARTNERS.map((p) => p.id).join(", ")}`);
 }
-
-type Op = (method: string, path: string, body?: unknown, idempotencyKey?: string) => Promise<HttpResult>;
 
 /** Whether the partner has a rate card afterwards. */
 async function seedRateCard(p: DemoPartner, op: Op, log: (m: string) => void, warn: (m: string) => void): Promise<boolean> {
@@ -131,24 +189,30 @@ async function seedRateCard(p: DemoPartner, op: Op, log: (m: string) => void, wa
   return false;
 }
 
-async function seedRiskRules(op: Op, log: (m: string) => void, warn: (m: string) => void): Promise<void> {
+/** Sets the default rules when the rule set is empty; the ids of the rules it set. */
+async function seedRiskRules(op: Op, log: Log, warn: Log): Promise<string[]> {
   const current = await op("GET", "/risk-rules");
   if (missingRoute(current)) {
     warn("risk rules not seeded (GET /admin/v1/risk-rules answers 404 not_found: not built yet)");
-    return;
+    return [];
   }
   if (!current.ok) {
     warn(`risk rules not seeded: reading them failed (${describe(current)})`);
-    return;
+    return [];
   }
   const rules = listItems(current.json, "rules");
   if (rules && rules.length > 0) {
     log(`risk rules: ${rules.length} in place, left as they are`);
-    return;
+    return [];
   }
   const put = await op("PUT", "/risk-rules", { rules: DEMO_RISK_RULES });
-  if (put.ok) log(`risk rules: ${DEMO_RISK_RULES.length} default rules set (${DEMO_RISK_RULES.map((r) => r.id).join(", ")})`);
-  else warn(`risk rules not seeded: ${describe(put)}`);
+  if (!put.ok) {
+    warn(`risk rules not seeded: ${describe(put)}`);
+    return [];
+  }
+  const ids = DEMO_RISK_RULES.map((r) => r.id);
+  log(`risk rules: ${ids.length} default rules set (${ids.join(", ")})`);
+  return ids;
 }
 
 /**

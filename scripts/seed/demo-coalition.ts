@@ -1,8 +1,9 @@
 /**
- * The demo coalition that `npm start` seeds through the operator and partner APIs. Edit freely:
- * seeding is idempotent (existing partners, keys, rate cards and risk rules are left as they are),
- * and a partner added here gets a key pair on the next start. Money is in the settlement currency
- * (CNY, wrangler.toml); rates and prices are decimal strings, never floats.
+ * The demo coalition that `npm start` seeds through the operator and partner APIs (scripts/lib/seed.ts).
+ * Edit freely: existing partners, keys and rate cards are left as they are, and a partner added
+ * here gets a key pair, and is created, on the next start. The risk rules and the demo member are
+ * seeded once per database (the seed records itself: GET /admin/v1/seeds/demo-coalition). Money
+ * is in the settlement currency (CNY, wrangler.toml); rates and prices are decimal strings, never floats.
  */
 
 export interface DemoPartner {
@@ -90,7 +91,7 @@ export const DEMO_PARTNERS: readonly DemoPartner[] = [
   },
 ];
 
-/** Default global risk rules (PUT /admin/v1/risk-rules), set only when the rule set is empty. */
+/** Default global risk rules (PUT /admin/v1/risk-rules), set by a database's first seed when its rule set is empty. */
 export const DEMO_RISK_RULES = [
   // A member may burn at most 10 times an hour across the coalition (card-testing, scripted drains).
   {

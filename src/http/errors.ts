@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   partner_not_found: { status: 404, type: "invalid_request" },
   key_not_found: { status: 404, type: "invalid_request" },
   review_not_found: { status: 404, type: "invalid_request" },
+  seed_not_found: { status: 404, type: "invalid_request" },
   not_found: { status: 404, type: "invalid_request" },
   // 405
   method_not_allowed: { status: 405, type: "invalid_request" },

@@ -59,11 +59,20 @@ function jsonResponse(status: number, body: string, replayed: boolean): Response
   return rawJson(body, status, replayed ? { [REPLAYED_HEADER]: "true" } : {});
 }
 
+/**
+ * Where the header is required, as the message says it: on every POST of the partner API
+ * (partner-api.md §3), and only on some of the operator API's, so there the route at hand is named.
+ */
+function keyRequiredWhere(c: Context<AppEnv>): string {
+  const path = new URL(c.req.url).pathname;
+  return path.startsWith("/v1/") ? "every POST under /v1/" : `${c.req.method} ${path}`;
+}
+
 /** The validated Idempotency-Key header of a POST, or the contract's 400. */
 export function readIdempotencyKey(c: Context<AppEnv>): string {
   const key = c.req.header(IDEMPOTENCY_HEADER);
   if (key === undefined || key === "") {
-    throw new ApiError("idempotency_key_missing", `the ${IDEMPOTENCY_HEADER} header is required on every POST`);
+    throw new ApiError("idempotency_key_missing", `the ${IDEMPOTENCY_HEADER} header is required on ${keyRequiredWhere(c)}`);
   }
   if (!KEY_PATTERN.test(key)) {
     throw new ApiError("invalid_param", `${IDEMPOTENCY_HEADER} must be 1 to 255 printable ASCII characters`, IDEMPOTENCY_HEADER);

@@ -18,7 +18,7 @@ import { benchSettlementClose } from "./bench";
 import { closePeriods, finalizePeriod, storedReport } from "./close";
 import { reportCsv } from "./csv";
 import { pointsMetrics } from "./metrics";
-import { closedThrough, PERIOD_ID_PATTERN, readConfig } from "./periods";
+import { closedThrough, nextBoundary, PERIOD_ID_PATTERN, readConfig } from "./periods";
 import type { PeriodRow, SignedReport } from "./report";
 import { publicJwks } from "./signing";
 import { getPeriod, getStatementText, lineJson, listLines, listReportSummaries, listStatementTexts } from "./store";
@@ -197,6 +197,24 @@ const ConfigBody = z
   })
   .openapi("SettlementConfig");
 
+const OpenPeriodSchema = z.object({ start: z.string(), end: z.string() }).openapi("OpenPeriod", {
+  description: "The period open after this call: from the end of the last closed one to its scheduled end",
+});
+
+/**
+ * The open period after a close, as JSON text: it starts where the last closed period ended and
+ * runs to the next scheduled boundary (an off-cycle cut moves its start, never its end). Tells a
+ * caller whose close answered no report why: that period has not ended yet.
+ */
+async function openPeriodJson(db: D1Database): Promise<string> {
+  const [start, config] = await Promise.all([closedThrough(db), readConfig(db)]);
+  return JSON.stringify({ start: toRfc3339(start), end: toRfc3339(nextBoundary(start, config)) });
+}
+
+function closeResponse(reportTexts: string[], openPeriod: string): Response {
+  return rawJson(`{"data":[${reportTexts.join(",")}],"open_period":${openPeriod}}`);
+}
+
 async function configJson(db: D1Database) {
   const config = await readConfig(db);
   return {
@@ -217,7 +235,10 @@ export const settlementOperatorRoutes: RouteModule = (r) => {
       security: [{ OperatorToken: [] }],
       request: { body: { ...jsonBody(CloseBody), required: false } },
       responses: {
-        200: jsonResponse("The reports closed by this call, oldest first", z.object({ data: z.array(ReportSchema) })),
+        200: jsonResponse(
+          "The reports closed by this call, oldest first (none when no scheduled period has ended), and the period open now",
+          z.object({ data: z.array(ReportSchema), open_period: OpenPeriodSchema }),
+        ),
         ...errorResponses("invalid_body", "unknown_field", "settlement_closed", ...OPERATOR_AUTH_ERRORS),
       },
     }),
@@ -234,12 +255,12 @@ export const settlementOperatorRoutes: RouteModule = (r) => {
           // Closing twice yields the same report (finishing it if a first close died after
           // claiming the period); cutting inside a closed period is refused.
           const same = await db.prepare("SELECT * FROM settlement_periods WHERE end_at = ?").bind(periodEnd).first<PeriodRow>();
-          if (same) return rawJson(`{"data":[${await finalizePeriod(c.env, same)}]}`) as never;
+          if (same) return closeResponse([await finalizePeriod(c.env, same)], await openPeriodJson(db)) as never;
           throw new ApiError("settlement_closed", "period_end falls in a period that is already closed", "period_end");
         }
       }
       const texts = await closePeriods(c.env, { now, by: c.get("operator").sub, periodEnd });
-      return rawJson(`{"data":[${texts.join(",")}]}`) as never;
+      return closeResponse(texts, await openPeriodJson(db)) as never;
     },
   );
 

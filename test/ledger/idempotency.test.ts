@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { operator } from "../support/exchange";
 import { checkInvariants } from "../support/invariants";
 import { balance, burn, CONTEXT, earn, enrol, expectOk, partnerWithCard, sql } from "../support/ledger";
 import { capture, countTransactions, expectError, hold } from "../support/ledger-flows";
@@ -74,6 +75,31 @@ describe("idempotency (partner-api.md §3)", () => {
     const b = await p.client.request("POST", "/v1/burns", { member_ref: ref, points: 1, context: CONTEXT });
     expectError(b, 400, "idempotency_key_missing");
     expect(await countTransactions(memberId)).toBe(0);
+  });
+
+  it("says where the key is required: on every partner POST, and on the operator POST at hand", async () => {
+    const p = await partnerWithCard();
+    const { ref } = await enrol(p);
+    const partnerPost = await p.client.request("POST", "/v1/earn", { member_ref: ref, points: 10, context: CONTEXT });
+    expectError(partnerPost, 400, "idempotency_key_missing");
+    expect(partnerPost.ok ? undefined : partnerPost.error.message).toBe(
+      "the Idempotency-Key header is required on every POST under /v1/",
+    );
+
+    // Only some operator POSTs take a key (creating a partner does not), so the message names the route.
+    const path = `/partners/${p.id}/payments`;
+    const operatorPost = await operator("POST", path, { amount: { value: "1.00", unit: "CNY" }, reference: "r-1" });
+    expect({ status: operatorPost.status, code: operatorPost.body.error.code }).toEqual({
+      status: 400,
+      code: "idempotency_key_missing",
+    });
+    expect(operatorPost.body.error.message).toBe(`the Idempotency-Key header is required on POST /admin/v1${path}`);
+    const withoutKey = await operator("POST", "/partners", {
+      id: `${p.id}-x`,
+      name: "No key needed",
+      funding: { mode: "postpaid", credit_limit: { value: "10.00", unit: "CNY" } },
+    });
+    expect(withoutKey.status, withoutKey.text).toBe(201);
   });
 
   it("stores a business failure and replays it even after the member has enough points", async () => {

@@ -38,7 +38,8 @@ export async function closeNow(): Promise<{ report: SignedReport; text: string; 
   const all = r.body.data as SignedReport[];
   const report = all[all.length - 1];
   if (!report) throw new Error(`nothing closed: ${r.text}`);
-  const text = r.text.slice('{"data":['.length, -2);
+  // The report texts as stored: between `{"data":[` and the `],"open_period":…}` that follows.
+  const text = r.text.slice('{"data":['.length, r.text.lastIndexOf('],"open_period":'));
   return { report, text: all.length === 1 ? text : JSON.stringify(report), all };
 }
 
