@@ -1209,6 +1209,7 @@ export async function fuzzWorld(): Promise<FuzzWorld> {
       kid: [spare.kid, "no-such-kid"],
       member_id: [memberId, "mbr_unknown"],
       transaction_id: [earned.transaction.id, "txn_unknown"],
+      name: ["fuzz-seed", "no-such-seed"],
     },
     query: { limit: "10" },
     templates: {
@@ -1222,6 +1223,8 @@ export async function fuzzWorld(): Promise<FuzzWorld> {
       ],
       "POST /admin/v1/partners/{id}/keys": [{ kid: "fuzz-k2", public_jwk: publicJwk }],
       "POST /admin/v1/partners/{id}/payments": [{ amount: { value: "10.00", unit: "CNY" }, reference: "fuzz" }],
+      "POST /admin/v1/partners/{id}/payouts": [{ amount: { value: "1.00", unit: "CNY" }, reference: "fuzz" }],
+      "PUT /admin/v1/seeds/{name}": [{ detail: { by: "fuzz" } }, {}],
       "POST /admin/v1/partners/{id}/rate-cards": [DEFAULT_CARD],
       "POST /admin/v1/members/{member_id}/adjustments": [
         { points: 5, reason: "fuzz" },
