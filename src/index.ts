@@ -3,15 +3,19 @@ import { createApp } from "./http/app";
 import { benchRoutes } from "./http/bench";
 import { publicRoutes } from "./http/public";
 import { runScheduled } from "./jobs/scheduled";
-import { memberRoutes } from "./members/routes";
 import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
 import { partnerFundingRoutes } from "./operator/partner-funding";
 import { partnerRoutes } from "./operator/partners";
 import { rateCardRoutes } from "./operator/rate-cards";
 import { seedRoutes } from "./operator/seeds";
+import { activityRoutes } from "./partner-api/activity";
+import { balanceRoutes } from "./partner-api/balance";
 import { burnRoutes } from "./partner-api/burns";
 import { earnRoutes } from "./partner-api/earn";
+import { enrolRoutes } from "./partner-api/enrol";
+import { holdRoutes } from "./partner-api/holds";
+import { linkCodeRoutes } from "./partner-api/link-codes";
 import { quoteRoutes } from "./partner-api/quote";
 import { reversalRoutes } from "./partner-api/reversals";
 import { transactionRoutes } from "./partner-api/transactions";
@@ -22,10 +26,14 @@ import { settlementOperatorRoutes, settlementPartnerRoutes, settlementPublicRout
 export const app = createApp({
   partner: [
     whoamiRoutes,
-    memberRoutes,
+    enrolRoutes,
+    linkCodeRoutes,
+    balanceRoutes,
+    activityRoutes,
     quoteRoutes,
     earnRoutes,
     burnRoutes,
+    holdRoutes,
     reversalRoutes,
     transactionRoutes,
     settlementPartnerRoutes,

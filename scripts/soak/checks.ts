@@ -250,11 +250,11 @@ async function ledgerChecks(bt: BankTest, db: SqlQueryable): Promise<void> {
   }
 }
 
-/** Each Idempotency-Key has one stored record, done, whose status and bytes are what its clients saw. */
+/** Each Idempotency-Key has one stored record, whose status and bytes are what its clients saw. */
 async function idempotencyChecks(bt: BankTest, db: SqlQueryable): Promise<void> {
-  const stored = await rows<{ scope: string; key: string; state: string; response_status: number; response_body: string }>(
+  const stored = await rows<{ scope: string; key: string; response_status: number; response_body: string }>(
     db,
-    "SELECT scope, key, state, response_status, response_body FROM idempotency_keys WHERE key LIKE ?1",
+    "SELECT scope, key, response_status, response_body FROM idempotency_keys WHERE key LIKE ?1",
     `k-${bt.runId}-%`,
   );
   const byKey = new Map(stored.map((r) => [`${r.scope}\n${r.key}`, r]));
@@ -262,10 +262,10 @@ async function idempotencyChecks(bt: BankTest, db: SqlQueryable): Promise<void> 
     if (!g.final) continue;
     bt.tally("idempotency records = observed answers");
     const r = byKey.get(`${g.scope}\n${g.key}`);
-    if (r?.state !== "done" || r.response_status !== g.final.status || r.response_body !== g.final.text) {
+    if (!r || r.response_status !== g.final.status || r.response_body !== g.final.text) {
       bt.violation(
         "idempotency records = observed answers",
-        `${g.kind} ${g.scope} key ${g.key}: observed ${g.final.status}, stored ${r ? `${r.state} ${r.response_status}${r.response_body === g.final.text ? "" : " with other bytes"}` : "nothing"}`,
+        `${g.kind} ${g.scope} key ${g.key}: observed ${g.final.status}, stored ${r ? `${r.response_status}${r.response_body === g.final.text ? "" : " with other bytes"}` : "nothing"}`,
       );
     }
     if (g.createsTxn && g.final.ok && typeof g.final.json?.transaction?.id !== "string") {
@@ -416,34 +416,31 @@ interface SettledRow {
  */
 const SETTLED_SQL = [
   `SELECT 'issued' AS kind, l.issuer_id AS partner, l.points AS points, l.points * l.issue_price_micros AS micros,
-          l.created_at AS t, e.at AS at, e.points AS entry_points
+          l.created_at AS t, 'lot:' || l.id AS entry
      FROM lots l JOIN transactions x ON x.id = l.txn_id
-     LEFT JOIN settlement_entries e ON e.src = 'lot' AND e.src_id = l.id
     WHERE x.type = 'earn'`,
-  `SELECT 'issue_reversed' AS kind, o.partner_id AS partner, r.points AS points, 0 AS micros, r.booked_at AS t, e.at AS at,
-          e.points AS entry_points
+  `SELECT 'issue_reversed' AS kind, o.partner_id AS partner, r.points AS points, 0 AS micros, r.booked_at AS t,
+          'reversal:' || r.id AS entry
      FROM transactions r JOIN transactions o ON o.id = r.original_id
-     LEFT JOIN settlement_entries e ON e.src = 'reversal' AND e.src_id = r.seq
     WHERE r.type = 'reversal' AND o.type = 'earn'`,
   `SELECT 'taken_back' AS kind, mv.issuer_id AS partner, mv.points AS points, mv.points * mv.issue_price_micros AS micros,
-          mv.at AS t, e.at AS at, e.points AS entry_points
-     FROM lot_movements mv LEFT JOIN settlement_entries e ON e.src = 'movement' AND e.src_id = mv.id
-    WHERE mv.kind IN ('take_back', 'unexpire')`,
+          mv.at AS t, 'movement:' || mv.id AS entry
+     FROM lot_movements mv WHERE mv.kind IN ('take_back', 'unexpire')`,
   `SELECT 'returned' AS kind, o.partner_id AS partner, -dr.points AS points, -dr.points * o.issue_price_micros AS micros,
-          dr.at AS t, e.at AS at, e.points AS entry_points
+          dr.at AS t, 'returned:' || dr.id AS entry
      FROM debt_repayments dr JOIN transactions r ON r.id = dr.txn_id JOIN transactions o ON o.id = r.original_id
-     LEFT JOIN settlement_entries e ON e.src = 'returned' AND e.src_id = dr.id
     WHERE dr.points < 0 AND r.type = 'reversal'`,
   `SELECT 'debt_repaid' AS kind, d.issuer_id AS partner, dr.points AS points, dr.points * d.issue_price_micros AS micros,
-          dr.at AS t, e.at AS at, e.points AS entry_points
-     FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id
-     LEFT JOIN settlement_entries e ON e.src = 'repayment' AND e.src_id = dr.id`,
+          dr.at AS t, 'repayment:' || dr.id AS entry
+     FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id`,
   `SELECT CASE mv.kind WHEN 'restore' THEN 'redeem_reversed' ELSE 'redeemed' END AS kind, mv.redeemer_id AS partner,
-          mv.points AS points, mv.points * COALESCE(mv.redeem_price_micros, 0) AS micros, mv.at AS t, e.at AS at,
-          e.points AS entry_points
-     FROM lot_movements mv LEFT JOIN settlement_entries e ON e.src = 'movement' AND e.src_id = mv.id
-    WHERE mv.kind IN ('consume', 'capture', 'restore')`,
+          mv.points AS points, mv.points * COALESCE(mv.redeem_price_micros, 0) AS micros, mv.at AS t, 'movement:' || mv.id AS entry
+     FROM lot_movements mv WHERE mv.kind IN ('consume', 'capture', 'restore')`,
 ];
+
+/** Every settlement entry, by the ledger row it settles ("lot:12", "movement:40", "reversal:txn_…"). */
+const ENTRIES_SQL = `SELECT CASE src WHEN 'reversal' THEN 'reversal:' || txn_id ELSE src || ':' || src_id END AS entry, at, points
+  FROM settlement_entries`;
 
 /**
  * Every closed settlement report (the one closed in the middle of the run, and any the scheduled
@@ -492,8 +489,14 @@ async function settlementChecks(bt: BankTest, db: SqlQueryable, notes: Map<strin
   }
   const closedEnds = new Set(reports.map((r) => r.end));
 
+  const entries = new Map((await rows<{ entry: string; at: number; points: number }>(db, ENTRIES_SQL)).map((e) => [e.entry, e]));
   const settled: SettledRow[] = [];
-  for (const sql of SETTLED_SQL) settled.push(...(await rows<SettledRow>(db, sql)));
+  for (const sql of SETTLED_SQL) {
+    for (const r of await rows<Omit<SettledRow, "at" | "entry_points"> & { entry: string }>(db, sql)) {
+      const e = entries.get(r.entry);
+      settled.push({ ...r, at: e?.at ?? null, entry_points: e?.points ?? null });
+    }
+  }
   const ours = new Set(bt.coalition.partners.map((p) => p.id));
   let moved = 0;
   for (const r of settled) {

@@ -10,8 +10,8 @@ export interface PartnerKey {
 
 /**
  * Imported keys, cached per isolate: importing is the costly part of a check. The cache never
- * decides whether a key is still valid: the request's single D1 round trip re-reads the key's
- * and the partner's status, so a revocation or suspension takes effect at once.
+ * decides whether a key is still valid: the request's own batch re-reads the key's and the
+ * partner's status (src/auth/admission.ts), so a revocation or suspension takes effect at once.
  */
 const MAX_CACHED_KEYS = 1_000;
 const cache = new Map<string, PartnerKey>();
@@ -60,45 +60,5 @@ export async function readCallerStatus(db: D1Database, partnerId: string, kid: s
     keyActive: row?.key_active === 1,
     partnerStatus: row?.status,
     partnerName: row?.name,
-  };
-}
-
-/**
- * One round trip that re-reads the caller's status and records the jti only if the key is
- * active and the partner is active. The insert is atomic: of two requests with one jti, only
- * one changes a row. A jti row past its expiry may be taken again.
- */
-export async function admitRequest(
-  db: D1Database,
-  args: { partnerId: string; kid: string; jti: string; now: number; nonceExpiresAt: number },
-): Promise<CallerStatus & { fresh: boolean }> {
-  const { partnerId, kid, jti, now, nonceExpiresAt } = args;
-  const [statusResult, insertResult] = await db.batch([
-    db
-      .prepare(
-        `SELECT k.revoked_at IS NULL AS key_active, p.status, p.name
-           FROM partner_keys k JOIN partners p ON p.id = k.partner_id
-          WHERE k.partner_id = ?1 AND k.kid = ?2`,
-      )
-      .bind(partnerId, kid),
-    db
-      .prepare(
-        `INSERT INTO request_nonces (partner_id, jti, expires_at)
-         SELECT ?1, ?3, ?4 WHERE EXISTS (
-           SELECT 1 FROM partner_keys k JOIN partners p ON p.id = k.partner_id
-            WHERE k.partner_id = ?1 AND k.kid = ?2 AND k.revoked_at IS NULL AND p.status = 'active')
-         ON CONFLICT (partner_id, jti) DO UPDATE SET expires_at = excluded.expires_at
-          WHERE request_nonces.expires_at <= ?5`,
-      )
-      .bind(partnerId, kid, jti, nonceExpiresAt, now),
-  ]);
-  const row = (statusResult?.results?.[0] ?? undefined) as
-    | { key_active: number; status: "active" | "suspended"; name: string }
-    | undefined;
-  return {
-    keyActive: row?.key_active === 1,
-    partnerStatus: row?.status,
-    partnerName: row?.name,
-    fresh: (insertResult?.meta.changes ?? 0) === 1,
   };
 }

@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from "hono";
 import { base64url, compactVerify, decodeJwt, decodeProtectedHeader } from "jose";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
-import { admitRequest, loadPartnerKey, readCallerStatus } from "./partner-keys";
+import { type Admission, admit } from "./admission";
+import { loadPartnerKey, readCallerStatus } from "./partner-keys";
 
 /** partner-api.md §2. */
 export const SIGNATURE_HEADER = "Coalition-Signature";
@@ -61,8 +62,8 @@ function parseToken(token: string): { kid: string; alg: string; claims: RequestC
 
 /**
  * Verifies `Coalition-Signature` on every `/v1/` request, in the order §2 fixes; the first
- * failing check answers. On success exactly one D1 round trip was made (status + jti insert)
- * when the key was already cached in this isolate.
+ * failing check answers. With the key cached in this isolate, the checks before the database ones
+ * cost no round trip, and those (key and partner status, the jti) go into the request's batch.
  */
 export function partnerSignature(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -103,24 +104,33 @@ export function partnerSignature(): MiddlewareHandler<AppEnv> {
     const mismatch = await findMismatch(c.req.method, c.req.url, c.get("rawBody"), c.req.header("Idempotency-Key"), claims);
     if (mismatch) return fail(new ApiError("request_mismatch", `the ${mismatch} claim does not match the request`));
 
-    const admitted = await admitRequest(db, {
+    // The checks that need the database run inside the request's own batch (src/http/runner.ts,
+    // src/auth/admission.ts): a request that passes makes no round trip for them.
+    const admission: Admission = {
       partnerId: claims.iss,
       kid,
       jti: claims.jti,
       now,
       nonceExpiresAt: (Math.max(claims.iat, Math.floor(now / 1000)) + JTI_RETENTION_SECONDS) * 1000,
-    });
-    if (!admitted.keyActive) throw new ApiError("unknown_key", "no active key with this kid for this partner");
-    if (admitted.partnerStatus !== "active") throw new ApiError("partner_suspended", "this partner is suspended");
-    if (!admitted.fresh) throw new ApiError("replayed_request", "this jti was already used");
-
-    c.set("partner", {
-      id: claims.iss,
-      name: admitted.partnerName ?? claims.iss,
-      kid,
-      idempotencyKey: claims.idk,
-    });
+    };
+    c.set("partner", { id: claims.iss, kid, idempotencyKey: claims.idk });
+    c.set("admission", { ...admission, done: false });
     await next();
+    if (c.get("admission")?.done) return;
+    // Not taken by a batch (a read that did not fold them in, a validation error, an unknown path):
+    // the checks run now, and an authentication answer replaces whatever the route answered.
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && c.res.status < 400) {
+      throw new Error(`${c.req.method} ${c.req.path} answered ${c.res.status} without the admission checks in its batch`);
+    }
+    try {
+      await admit(db, admission);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      c.res = new Response(JSON.stringify(error.body(c.get("requestId"))), {
+        status: error.status,
+        headers: { "Content-Type": "application/json; charset=UTF-8" },
+      });
+    }
   };
 }
 

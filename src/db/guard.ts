@@ -1,17 +1,31 @@
+import { raw, type Sql, sql } from "./sql-template";
+
 /**
- * Guards inside an atomic D1 batch. D1 has no interactive transactions, so a batch must carry
- * its own checks: `guardStatement(db, code, violationSql)` inserts into the `guard` table when
- * the violation holds, which fails the CHECK constraint named `code` and rolls the whole batch
- * back. `guardViolated(error)` maps the failure back to its code.
+ * Guards inside an atomic D1 batch. D1 has no interactive transactions, so a batch carries its
+ * own checks: `guard(code, violation)` inserts into the `guard` table when the violation holds,
+ * which fails the CHECK constraint named `code` and rolls the whole batch back. Statements run
+ * in order, so the first guard that fails names the answer. `guardViolated(error)` maps the
+ * failure back to its code.
+ *
+ * GUARD_CODES is the one list: the migration that last rebuilt the `guard` table has exactly
+ * these constraints, in this order (test/db/guard-codes.test.ts), and every code that is answered
+ * is an error code of src/http/errors.ts with its message here.
  */
-/** Every guard code, in the order of the `guard` table's CHECK constraints (the latest migration that rebuilds it). */
 export const GUARD_CODES = [
+  "unknown_key",
+  "partner_suspended",
+  "replayed_request",
+  "catalogue_stale",
+  "idempotency_key_exists",
+  "member_not_found",
+  "transaction_not_found",
+  "partner_not_found",
+  "capture_exceeds_hold",
   "insufficient_points",
   "hold_not_open",
   "nothing_to_reverse",
   "partner_funds_exhausted",
   "partner_credit_limit",
-  "idempotency_claim_lost",
   "link_code_invalid",
   "member_ref_conflict",
   "settlement_closed",
@@ -22,11 +36,46 @@ export const GUARD_CODES = [
 
 export type GuardCode = (typeof GUARD_CODES)[number];
 
+/** Guards that are never an answer: the runner acts on them (decides again, reads the record). */
+export const INTERNAL_GUARDS = ["catalogue_stale", "idempotency_key_exists", "close_funding_moved"] as const;
+export type AnsweredGuard = Exclude<GuardCode, (typeof INTERNAL_GUARDS)[number]>;
+
+/** What each answered guard says. */
+export const GUARD_MESSAGES: Record<AnsweredGuard, string> = {
+  unknown_key: "no active key with this kid for this partner",
+  partner_suspended: "this partner is suspended",
+  replayed_request: "this jti was already used",
+  member_not_found: "no member with this member_ref is linked to this partner",
+  transaction_not_found: "no such transaction was made by this partner",
+  partner_not_found: "no such partner",
+  capture_exceeds_hold: "at most the held points can be captured",
+  insufficient_points: "the member does not have enough available points",
+  hold_not_open: "this hold is no longer open",
+  nothing_to_reverse: "nothing is left to reverse on this transaction",
+  partner_funds_exhausted: "the partner's prepaid balance does not cover this issuance",
+  partner_credit_limit: "this issuance would exceed the partner's credit limit",
+  link_code_invalid: "the link code is unknown, used or expired",
+  member_ref_conflict: "this member_ref is already linked to another member",
+  settlement_closed: "this settlement period is closed",
+  review_not_open: "this transaction is not in review",
+  payout_exceeds_due: "the payout exceeds what is due to the partner",
+};
+
 const GUARD_CODE_SET: ReadonlySet<string> = new Set<string>(GUARD_CODES);
 
-/** `INSERT INTO guard` when `violation` (a SQL boolean expression) is true; aborts the batch. */
-export function guardStatement(db: D1Database, code: GuardCode, violation: string, ...binds: unknown[]): D1PreparedStatement {
-  return db.prepare(`INSERT INTO guard (name) SELECT '${code}' WHERE ${violation}`).bind(...binds);
+/** `INSERT INTO guard` when `violation` (a SQL boolean) holds; aborts the batch. */
+export function guard(code: GuardCode, violation: Sql): Sql {
+  return sql`INSERT INTO guard (name) SELECT ${raw(`'${code}'`)} WHERE ${violation}`;
+}
+
+/** One guard that names the first of several violations (`[code, violation]` in order), or none. */
+export function firstGuard(cases: readonly (readonly [GuardCode, Sql])[]): Sql {
+  const whens = cases.map(([code, violation]) => sql`WHEN ${violation} THEN ${raw(`'${code}'`)}`);
+  return sql`INSERT INTO guard (name) SELECT name FROM (SELECT CASE ${joinWhens(whens)} END AS name) WHERE name IS NOT NULL`;
+}
+
+function joinWhens(parts: Sql[]): Sql {
+  return parts.reduce((all, p) => sql`${all} ${p}`, raw(""));
 }
 
 /** The guard code that aborted a batch, or undefined for any other failure. */
@@ -35,4 +84,8 @@ export function guardViolated(error: unknown): GuardCode | undefined {
   const match = /CHECK constraint failed: ([a-z_]+)/.exec(message);
   const code = match?.[1];
   return code !== undefined && GUARD_CODE_SET.has(code) ? (code as GuardCode) : undefined;
+}
+
+export function isInternalGuard(code: GuardCode): code is (typeof INTERNAL_GUARDS)[number] {
+  return (INTERNAL_GUARDS as readonly string[]).includes(code);
 }

@@ -41,7 +41,7 @@ export const benchRoutes: RouteModule = (r) => {
     if (!enabled(c)) return c.notFound();
     const row = await c.env.DB.prepare(
       `SELECT (SELECT COUNT(*) FROM transactions) AS transactions, (SELECT COUNT(*) FROM lots) AS lots,
-              (SELECT COUNT(*) FROM lot_movements) AS lot_movements, (SELECT COUNT(*) FROM postings) AS postings`,
+              (SELECT COUNT(*) FROM lot_movements) AS lot_movements, (SELECT COUNT(*) FROM transfers) AS transfers`,
     ).first<Record<string, number>>();
     return c.json(row ?? {});
   });
@@ -50,10 +50,9 @@ export const benchRoutes: RouteModule = (r) => {
    * Writes `count` (≤ HISTORY_CHUNK_MAX) synthetic posted transactions of `partner_id`, booked
    * evenly between `from` and `to` (ms): earns of 100 points (a lot each) and burns of 40 points
    * that consume the lot of the earn before them, over HISTORY_MEMBERS synthetic members, with
-   * their lot movements and double-entry postings (the ledger's triggers keep lots and account
-   * balances in step) and the partner's exposure. One atomic batch of INSERT … SELECT statements
-   * over a recursive CTE; then, when the settlement tables exist, the settlement entries of those
-   * rows (a second statement). The caller loops for more.
+   * their lot movements and transfers (the ledger's triggers keep lots in step and write the
+   * settlement entries) and the partner's exposure. One atomic batch of INSERT … SELECT statements
+   * over a recursive CTE. The caller loops for more.
    */
   r.post("/__bench/history", async (c) => {
     if (!enabled(c)) return c.notFound();
@@ -89,7 +88,8 @@ export const benchRoutes: RouteModule = (r) => {
     // The k-th transaction of the call (0-based) is booked at from + (to - from) * k / count.
     const at = (k: string) => `(?2 + ((?3 - ?2) * (${k})) / ${count})`;
     const txnColumns = `(id, type, status, partner_id, member_id, points, direction, amount_value, amount_unit, rate, multiplier,
-      rate_card_id, issue_price_micros, redeem_price_micros, occurred_at, booked_at, context_ip, context_device)`;
+      rate_card_id, issue_price_micros, redeem_price_micros, occurred_at, booked_at, context_ip, context_device, lot_id, settled_at)`;
+    const lotBase = (await db.prepare("SELECT COALESCE(MAX(id), 0) AS n FROM lots").first<{ n: number }>())?.n ?? 0;
     const started = Date.now();
     const statements = [
       db
@@ -103,23 +103,25 @@ export const benchRoutes: RouteModule = (r) => {
           `INSERT INTO transactions ${txnColumns}
            ${seq(earns)}
            SELECT ?1 || printf('%07d', i), 'earn', 'posted', ?4, 'mbr_hist_' || printf('%05d', i % ${HISTORY_MEMBERS}), 100, 1,
-                  '100.00', 'CNY', '1', '1', ?5, ?6, ?7, t, t, '198.51.100.' || (i % 250), 'hist-' || (i % ${HISTORY_MEMBERS})
+                  '100.00', 'CNY', '1', '1', ?5, ?6, ?7, t, t, '198.51.100.' || (i % 250), 'hist-' || (i % ${HISTORY_MEMBERS}),
+                  ?8 + i, t
              FROM (SELECT i, ${at("2 * i - 2")} AS t FROM n)`,
         )
-        .bind(e(""), from, to, partnerId, card.id, card.issue_price_micros, card.redeem_price_micros),
+        .bind(e(""), from, to, partnerId, card.id, card.issue_price_micros, card.redeem_price_micros, lotBase),
       db
         .prepare(
           `INSERT INTO transactions ${txnColumns}
            ${seq(Math.max(burns, 1))}
            SELECT ?1 || printf('%07d', i), 'burn', 'posted', ?4, 'mbr_hist_' || printf('%05d', i % ${HISTORY_MEMBERS}), 40, -1,
-                  NULL, NULL, NULL, NULL, ?5, ?6, ?7, t, t, '198.51.100.' || (i % 250), 'hist-' || (i % ${HISTORY_MEMBERS})
+                  NULL, NULL, NULL, NULL, ?5, ?6, ?7, t, t, '198.51.100.' || (i % 250), 'hist-' || (i % ${HISTORY_MEMBERS}),
+                  NULL, t
              FROM (SELECT i, ${at("2 * i - 1")} AS t FROM n) WHERE i <= ${burns}`,
         )
         .bind(b(""), from, to, partnerId, card.id, card.issue_price_micros, card.redeem_price_micros),
       db
         .prepare(
-          `INSERT INTO lots (member_id, issuer_id, txn_id, issue_price_micros, points, remaining, available_at, expires_at, created_at)
-           SELECT member_id, partner_id, id, issue_price_micros, points, points, booked_at, booked_at + ${LOT_LIFETIME_MS}, booked_at
+          `INSERT INTO lots (id, member_id, issuer_id, txn_id, issue_price_micros, points, remaining, available_at, expires_at, created_at)
+           SELECT lot_id, member_id, partner_id, id, issue_price_micros, points, points, booked_at, booked_at + ${LOT_LIFETIME_MS}, booked_at
              FROM transactions WHERE id >= ?1 AND id < ?2`,
         )
         .bind(e(""), `${prefix}f`),
@@ -127,17 +129,16 @@ export const benchRoutes: RouteModule = (r) => {
         .prepare(
           `INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
            SELECT t.id, l.id, 'consume', t.points, l.issuer_id, t.partner_id, l.issue_price_micros, t.redeem_price_micros, t.booked_at
-             FROM transactions t JOIN lots l ON l.txn_id = ?3 || substr(t.id, ${prefix.length + 2})
+             FROM transactions t JOIN transactions e ON e.id = ?3 || substr(t.id, ${prefix.length + 2}) JOIN lots l ON l.id = e.lot_id
             WHERE t.id >= ?1 AND t.id < ?2`,
         )
         .bind(b(""), `${prefix}c`, e("")),
       db
         .prepare(
-          `INSERT INTO postings (txn_id, account, points, at)
-           SELECT id, 'issuer:' || partner_id, -points, booked_at FROM transactions WHERE id >= ?1 AND id < ?2
-           UNION ALL SELECT id, 'member:' || member_id, points, booked_at FROM transactions WHERE id >= ?1 AND id < ?2
-           UNION ALL SELECT id, 'member:' || member_id, -points, booked_at FROM transactions WHERE id >= ?3 AND id < ?4
-           UNION ALL SELECT id, 'redeemed:' || partner_id, points, booked_at FROM transactions WHERE id >= ?3 AND id < ?4`,
+          `INSERT INTO transfers (txn_id, n, from_account, to_account, points, at)
+           SELECT id, 1, 'issuer:' || partner_id, 'member:' || member_id, points, booked_at FROM transactions WHERE id >= ?1 AND id < ?2
+           UNION ALL SELECT id, 1, 'member:' || member_id, 'redeemed:' || partner_id, points, booked_at FROM transactions
+            WHERE id >= ?3 AND id < ?4`,
         )
         .bind(e(""), `${prefix}f`, b(""), `${prefix}c`),
       db
@@ -150,40 +151,13 @@ export const benchRoutes: RouteModule = (r) => {
         .bind(partnerId, earns * 100 * card.issue_price_micros),
     ];
     const results = await db.batch(statements);
-    let written = results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
-    // With settlement (migration 0004), the ledger's batches record what they settle; so does the
-    // history: an `issue` entry per lot, a `redeem` entry per consumption (src/settlement/aggregates.ts).
-    let settlementEntries: string = "no table";
-    const table = await db
-      .prepare("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'settlement_entries'")
-      .first<{ found: number }>();
-    if (table) {
-      try {
-        const entries = await db
-          .prepare(
-            `INSERT INTO settlement_entries (txn_id, txn_type, src, src_id, kind, issuer_id, redeemer_id, points,
-               issue_price_micros, redeem_price_micros, at)
-             SELECT l.txn_id, 'earn', 'lot', l.id, 'issue', l.issuer_id, NULL, l.points, l.issue_price_micros, 0, l.created_at
-               FROM lots l WHERE l.txn_id >= ?1 AND l.txn_id < ?2
-             UNION ALL
-             SELECT m.txn_id, 'burn', 'movement', m.id, 'redeem', m.issuer_id, m.redeemer_id, m.points, m.issue_price_micros,
-                    COALESCE(m.redeem_price_micros, 0), m.at
-               FROM lot_movements m WHERE m.txn_id >= ?3 AND m.txn_id < ?4`,
-          )
-          .bind(e(""), `${prefix}f`, b(""), `${prefix}c`)
-          .run();
-        written += entries.meta.rows_written ?? 0;
-        settlementEntries = "written";
-      } catch (error) {
-        settlementEntries = `not written: ${error instanceof Error ? error.message : String(error)}`;
-      }
-    }
+    const written = results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
     return c.json({
       transactions: count,
       earns,
       burns,
       rows_written: written,
-      settlement_entries: settlementEntries,
+      settlement_entries: "written",
       ms: Date.now() - started,
     });
   });

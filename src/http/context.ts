@@ -1,10 +1,10 @@
+import type { Admission } from "../auth/admission";
 import type { Env } from "../env";
 import type { ApiError } from "./errors";
 
 /** What the partner-signature middleware establishes about the caller. */
 export interface PartnerPrincipal {
   id: string;
-  name: string;
   kid: string;
   /** The `idk` claim, equal to the `Idempotency-Key` header when present. */
   idempotencyKey: string | undefined;
@@ -25,6 +25,8 @@ export interface AppEnv {
     /** Why the JSON body was refused, when it was (./json-body.ts). */
     bodyError?: ApiError;
     partner: PartnerPrincipal;
+    /** A signed request's database checks, until a batch carried them (src/auth/admission.ts). */
+    admission?: Admission & { done: boolean };
     operator: OperatorPrincipal;
     /** The server clock for this request, in ms; one reading per request. */
     now: number;

@@ -1,3 +1,5 @@
+import { NONCE_GENERATION_MS } from "../auth/admission";
+
 /** Bounded pruning jobs: each deletes at most `chunk` rows per statement and `maxChunks` per run. */
 export interface PruneResult {
   deleted: number;
@@ -22,13 +24,16 @@ async function pruneInChunks(
   return { deleted };
 }
 
-/** jti records past their retention (iat + 600 s). */
+/**
+ * jti records past their retention (iat + 600 s): whole generations that expired (the table is
+ * keyed by generation first, so this reads only the rows it deletes).
+ */
 export function pruneRequestNonces(db: D1Database, now: number, chunk = 500, maxChunks = 20): Promise<PruneResult> {
   return pruneInChunks(
     db,
-    `DELETE FROM request_nonces WHERE (partner_id, jti) IN (
-       SELECT partner_id, jti FROM request_nonces WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
-    [now],
+    `DELETE FROM request_nonces WHERE (gen, partner_id, jti) IN (
+       SELECT gen, partner_id, jti FROM request_nonces WHERE gen < ? ORDER BY gen LIMIT ?)`,
+    [Math.floor(now / NONCE_GENERATION_MS)],
     chunk,
     maxChunks,
   );

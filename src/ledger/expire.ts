@@ -1,7 +1,7 @@
-import { settlementEntriesStatement } from "../settlement/aggregates";
+import { all, runBatch, type Sql, sql } from "../db/sql-template";
 import { voidExpiredHoldsChunk } from "./burn";
-import { account } from "./postings";
-import { newTransactionId } from "./transactions";
+import { newTransactionId, settleTime } from "./transactions";
+import { account } from "./transfers";
 
 /**
  * Scheduled ledger jobs. Each is bounded (a chunk per batch, a cap on batches per run) and
@@ -23,61 +23,49 @@ const DEFAULT_LIMITS: JobLimits = { chunk: 25, maxChunks: 20 };
 export async function expireLots(db: D1Database, now: number, limits = DEFAULT_LIMITS): Promise<{ expired: number }> {
   let expired = 0;
   for (let i = 0; i < limits.maxChunks; i++) {
-    const { results } = await db
-      .prepare("SELECT id FROM lots WHERE remaining > 0 AND expires_at <= ?1 ORDER BY expires_at, id LIMIT ?2")
-      .bind(now, limits.chunk)
-      .all<{ id: number }>();
-    if (results.length === 0) break;
-    const statements = results.flatMap(({ id }) => expireLotStatements(db, id, now));
-    await db.batch(statements);
-    expired += results.length;
-    if (results.length < limits.chunk) break;
+    const due = await all<{ id: number }>(
+      db,
+      sql`SELECT id FROM lots WHERE remaining > 0 AND expires_at <= ${now} ORDER BY expires_at, id LIMIT ${limits.chunk}`,
+    );
+    if (due.length === 0) break;
+    await runBatch(
+      db,
+      due.flatMap(({ id }) => expireLotStatements(id, now)),
+    );
+    expired += due.length;
+    if (due.length < limits.chunk) break;
   }
   return { expired };
 }
 
-function expireLotStatements(db: D1Database, lotId: number, now: number): D1PreparedStatement[] {
+function expireLotStatements(lotId: number, now: number): Sql[] {
   const txnId = newTransactionId();
   return [
-    db
-      .prepare(
-        `INSERT INTO transactions (id, type, status, partner_id, member_id, points, direction, issue_price_micros,
-           reason, occurred_at, booked_at)
-         SELECT ?1, 'expiry', 'posted', issuer_id, member_id, remaining, -1, issue_price_micros, 'lot expired', expires_at, ?2
-           FROM lots WHERE id = ?3 AND remaining > 0 AND expires_at <= ?2`,
-      )
-      .bind(txnId, now, lotId),
-    db
-      .prepare(
-        `INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
-         SELECT ?1, l.id, 'expire', t.points, l.issuer_id, l.issue_price_micros, ?2
-           FROM transactions t JOIN lots l ON l.id = ?3 WHERE t.id = ?1`,
-      )
-      .bind(txnId, now, lotId),
-    db
-      .prepare(
-        `INSERT INTO postings (txn_id, account, points, at)
-         SELECT ?1, 'member:' || member_id, -points, ?2 FROM transactions WHERE id = ?1
-         UNION ALL SELECT ?1, ?3, points, ?2 FROM transactions WHERE id = ?1`,
-      )
-      .bind(txnId, now, account.breakage),
-    settlementEntriesStatement(db, txnId, now),
+    sql`INSERT INTO transactions (id, type, status, partner_id, member_id, points, direction, issue_price_micros,
+        reason, occurred_at, booked_at, settled_at)
+      SELECT ${txnId}, 'expiry', 'posted', issuer_id, member_id, remaining, -1, issue_price_micros, 'lot expired', expires_at,
+             ${now}, ${settleTime(now)}
+        FROM lots WHERE id = ${lotId} AND remaining > 0 AND expires_at <= ${now}`,
+    sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
+      SELECT ${txnId}, l.id, 'expire', t.points, l.issuer_id, l.issue_price_micros, ${now}
+        FROM transactions t JOIN lots l ON l.id = ${lotId} WHERE t.id = ${txnId}`,
+    sql`INSERT INTO transfers (txn_id, n, from_account, to_account, points, at)
+      SELECT ${txnId}, 1, 'member:' || member_id, ${account.breakage}, points, ${now} FROM transactions WHERE id = ${txnId}`,
   ];
 }
 
 /** Pending earns whose release time passed become posted (they were spendable since anyway). */
 export async function releasePendingEarns(db: D1Database, now: number, limits = DEFAULT_LIMITS): Promise<{ released: number }> {
   let released = 0;
+  const chunk = limits.chunk * 20;
   for (let i = 0; i < limits.maxChunks; i++) {
-    const r = await db
-      .prepare(
-        `UPDATE transactions SET status = 'posted', decided_at = ?1
-          WHERE id IN (SELECT id FROM transactions WHERE status = 'pending' AND available_at <= ?1 ORDER BY available_at LIMIT ?2)`,
-      )
-      .bind(now, limits.chunk * 20)
-      .run();
-    released += r.meta.changes;
-    if (r.meta.changes < limits.chunk * 20) break;
+    const [r] = await runBatch(db, [
+      sql`UPDATE transactions SET status = 'posted', decided_at = ${now}
+        WHERE id IN (SELECT id FROM transactions WHERE status = 'pending' AND available_at <= ${now} ORDER BY available_at LIMIT ${chunk})`,
+    ]);
+    const changes = r?.meta.changes ?? 0;
+    released += changes;
+    if (changes < chunk) break;
   }
   return { released };
 }
@@ -86,7 +74,7 @@ export async function releasePendingEarns(db: D1Database, now: number, limits = 
 export async function voidExpiredHolds(db: D1Database, now: number, limits = DEFAULT_LIMITS): Promise<{ voided: number }> {
   let voided = 0;
   for (let i = 0; i < limits.maxChunks; i++) {
-    const results = await db.batch(voidExpiredHoldsChunk(db, now, limits.chunk));
+    const results = await runBatch(db, voidExpiredHoldsChunk(now, limits.chunk));
     const changes = results[results.length - 1]?.meta.changes ?? 0;
     voided += changes;
     if (changes < limits.chunk) break;

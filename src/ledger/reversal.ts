@@ -1,52 +1,78 @@
-import { guardStatement } from "../db/guard";
-import { settlementAggregateStatements } from "../settlement/aggregates";
+import { firstGuard } from "../db/guard";
+import { raw, type Sql, sql } from "../db/sql-template";
+import { periodIdAt } from "../settlement/periods";
 import { voidExpiredHolds } from "./burn";
 import { fundingCreditSet, fundingCreditStatements } from "./funding";
-import { movedSql, repayDebt, restoreConsumption } from "./lots";
-import { account, postingsStatement } from "./postings";
-import { insertTransaction, type NewTransaction } from "./transactions";
+import { moved, repayDebt, restoreConsumption } from "./lots";
+import { memberOfTransaction } from "./member";
+import { insertTransaction } from "./transactions";
+import { account, transfersStatement } from "./transfers";
 
 /**
  * Reversals (partner-api.md §5, economics.md "Ledger"): a new transaction that references the
- * original; nothing is edited. Repeatable until nothing is left (`nothing_to_reverse`), guarded
- * inside the batch so two concurrent partial reversals cannot exceed the original.
+ * original; nothing is edited. Repeatable until nothing is left (`nothing_to_reverse`). The batch
+ * decides everything from the original's row: whether it is this partner's earn or burn, what is
+ * left to reverse, and which of the two kinds of statements apply (each is gated on the type).
  */
-
-/** The sum of every reversal of ?2 (including the one this batch inserts) may not exceed `?3`. */
-function nothingLeftGuard(db: D1Database, originalId: string, reversiblePoints: number): D1PreparedStatement {
-  return guardStatement(
-    db,
-    "nothing_to_reverse",
-    "(SELECT COALESCE(SUM(points), 0) FROM transactions WHERE original_id = ?1 AND type = 'reversal') > ?2",
-    originalId,
-    reversiblePoints,
-  );
+export interface ReversalRequest {
+  reversalId: string;
+  originalId: string;
+  partnerId: string;
+  /** Points to reverse; null: all that is left. */
+  points: number | null;
+  reason: string | null;
+  now: number;
 }
 
-/**
- * Reversal of a posted burn (or a captured hold): the points go back onto the lots they came
- * from, last consumed first, with their original expiry; restored points repay any debt first.
- */
-export function burnReversalStatements(
-  db: D1Database,
-  reversal: NewTransaction & { type: "reversal" },
-  burn: { id: string; partnerId: string; consumedPoints: number },
-): D1PreparedStatement[] {
-  const now = reversal.bookedAt;
-  const repaid = movedSql(["repay"]);
+/** SQL: a column of the original transaction. */
+function original(r: ReversalRequest, column: string): Sql {
+  return sql`(SELECT ${raw(column)} FROM transactions WHERE id = ${r.originalId})`;
+}
+
+/** SQL: the points of the original that may still be reversed (posted/pending earn, posted burn). */
+export function leftToReverse(originalId: string): Sql {
+  return sql`(SELECT CASE WHEN o.type = 'earn' AND o.status IN ('posted', 'pending') THEN o.points
+                     WHEN o.type = 'burn' AND o.status = 'posted' THEN COALESCE(o.captured_points, o.points) ELSE 0 END
+              - (SELECT COALESCE(SUM(r.points), 0) FROM transactions r WHERE r.original_id = o.id AND r.type = 'reversal')
+              FROM transactions o WHERE o.id = ${originalId})`;
+}
+
+export function reversalStatements(r: ReversalRequest): Sql[] {
+  const left = leftToReverse(r.originalId);
+  const points = r.points === null ? left : sql`${r.points}`;
+  const member = memberOfTransaction(r.originalId);
   return [
-    ...voidExpiredHolds(db, reversal.memberId, now),
-    insertTransaction(db, reversal),
-    nothingLeftGuard(db, burn.id, burn.consumedPoints),
-    restoreConsumption(db, reversal.id, now, burn.id, reversal.points),
-    ...repayDebt(db, reversal.id, now, reversal.memberId, "restored"),
-    postingsStatement(db, reversal.id, now, [
-      { account: account.redeemed(burn.partnerId), points: `-${movedSql(["restore"])}` },
-      { account: account.member(reversal.memberId), points: `${movedSql(["restore"])} - ${repaid}` },
-      { account: account.debt(reversal.memberId), points: repaid },
+    firstGuard([
+      [
+        "transaction_not_found",
+        sql`NOT EXISTS (SELECT 1 FROM transactions WHERE id = ${r.originalId} AND partner_id = ${r.partnerId}
+              AND type IN ('earn', 'burn'))`,
+      ],
+      ["nothing_to_reverse", sql`${left} <= 0 OR ${points} > ${left}`],
     ]),
-    ...fundingCreditStatements(db, reversal.id, now),
-    ...settlementAggregateStatements(db, reversal.id, now),
+    // A hold past its expiry reserves nothing: its points are the earn's unreserved points again.
+    ...voidExpiredHolds(member, r.now),
+    insertTransaction({
+      id: r.reversalId,
+      type: "reversal",
+      status: "posted",
+      partnerId: r.partnerId,
+      member,
+      points,
+      direction: sql`CASE ${original(r, "type")} WHEN 'earn' THEN -1 ELSE 1 END`,
+      originalId: r.originalId,
+      originalPeriodId: periodIdAt(sql`COALESCE(${original(r, "settled_at")}, ${original(r, "booked_at")})`),
+      reason: r.reason,
+      rateCardId: original(r, "rate_card_id"),
+      issuePriceMicros: original(r, "issue_price_micros"),
+      redeemPriceMicros: original(r, "redeem_price_micros"),
+      occurredAt: r.now,
+      bookedAt: r.now,
+    }),
+    ...earnReversal(r, member),
+    ...burnReversal(r, member),
+    // Take-backs and debt repayments credit their issuers (economics.md "Funding").
+    ...fundingCreditStatements(r.reversalId, r.now),
   ];
 }
 
@@ -54,78 +80,76 @@ export function burnReversalStatements(
  * Reversal of an earn (posted or pending): takes back the earn's unreserved remaining points,
  * then its expired points (out of breakage); what is left was spent or is reserved, and becomes
  * debt: first by bringing back debts this earn had repaid, then as a new debt charged to the
- * earn's issuer at its issue price. Binds ?1 reversal id, ?2 now, ?3 earn id, ?4 points.
+ * earn's issuer at its issue price.
  */
-export function earnReversalStatements(
-  db: D1Database,
-  reversal: NewTransaction & { type: "reversal" },
-  earn: { id: string; partnerId: string; points: number; issuePriceMicros: number },
-): D1PreparedStatement[] {
-  const now = reversal.bookedAt;
-  const taken = movedSql(["take_back", "unexpire"]);
-  const left = `(?4 - ${taken})`;
-  const broughtBack = "(SELECT COALESCE(-SUM(points), 0) FROM debt_repayments WHERE txn_id = ?1)";
-  const binds = [reversal.id, now, earn.id, reversal.points] as const;
+function earnReversal(r: ReversalRequest, member: Sql): Sql[] {
+  const isEarn = sql`${original(r, "type")} = 'earn'`;
+  const p = sql`(SELECT points FROM transactions WHERE id = ${r.reversalId})`;
+  const taken = moved(r.reversalId, ["take_back", "unexpire"]);
+  const left = sql`(${p} - ${taken})`;
+  const broughtBack = sql`(SELECT COALESCE(-SUM(points), 0) FROM debt_repayments WHERE txn_id = ${r.reversalId})`;
+  const lot = sql`(SELECT lot_id FROM transactions WHERE id = ${r.originalId})`;
+  const price = original(r, "issue_price_micros");
   return [
-    // A hold past its expiry reserves nothing: its points are the earn's unreserved points again.
-    ...voidExpiredHolds(db, reversal.memberId, now),
-    insertTransaction(db, reversal),
-    nothingLeftGuard(db, earn.id, earn.points),
-    db
-      .prepare(
-        `INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
-         SELECT ?1, id, 'take_back', MIN(remaining, ?4), issuer_id, issue_price_micros, ?2
-           FROM lots WHERE txn_id = ?3 AND MIN(remaining, ?4) > 0`,
-      )
-      .bind(...binds),
-    db
-      .prepare(
-        `INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
-         SELECT ?1, id, 'unexpire', MIN(expired, ${left}), issuer_id, issue_price_micros, ?2
-           FROM lots WHERE txn_id = ?3 AND MIN(expired, ${left}) > 0`,
-      )
-      .bind(...binds),
+    sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
+      SELECT ${r.reversalId}, id, 'take_back', MIN(remaining, ${p}), issuer_id, issue_price_micros, ${r.now}
+        FROM lots WHERE id = ${lot} AND MIN(remaining, ${p}) > 0 AND ${isEarn}`,
+    sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
+      SELECT ${r.reversalId}, id, 'unexpire', MIN(expired, ${left}), issuer_id, issue_price_micros, ${r.now}
+        FROM lots WHERE id = ${lot} AND MIN(expired, ${left}) > 0 AND ${isEarn}`,
     // Debts this earn repaid come back (negative repayments), newest debt first.
-    db
-      .prepare(
-        `INSERT INTO debt_repayments (debt_id, txn_id, points, at)
-         SELECT debt_id, ?1, -MIN(net, ${left} - before), ?2
-           FROM (SELECT debt_id, net,
-                        COALESCE(SUM(net) OVER (ORDER BY debt_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-                   FROM (SELECT debt_id, SUM(points) AS net FROM debt_repayments
-                          WHERE txn_id = ?3 OR txn_id IN (SELECT id FROM transactions WHERE original_id = ?3)
-                          GROUP BY debt_id HAVING SUM(points) > 0))
-          WHERE before < ${left}
-          ORDER BY before`,
-      )
-      .bind(...binds),
-    db
-      .prepare(
-        `INSERT INTO debts (member_id, issuer_id, issue_price_micros, created_by_txn, points, outstanding, created_at)
-         SELECT ?5, ?6, ?7, ?1, ${left} - ${broughtBack}, ${left} - ${broughtBack}, ?2
-          WHERE ${left} - ${broughtBack} > 0`,
-      )
-      .bind(...binds, reversal.memberId, earn.partnerId, earn.issuePriceMicros),
-    postingsStatement(
-      db,
-      reversal.id,
-      now,
+    sql`INSERT INTO debt_repayments (debt_id, txn_id, points, at)
+      SELECT debt_id, ${r.reversalId}, -MIN(net, ${left} - before), ${r.now}
+        FROM (SELECT debt_id, net,
+                     COALESCE(SUM(net) OVER (ORDER BY debt_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+                FROM (SELECT debt_id, SUM(points) AS net FROM debt_repayments
+                       WHERE txn_id = ${r.originalId}
+                          OR txn_id IN (SELECT id FROM transactions WHERE original_id = ${r.originalId})
+                       GROUP BY debt_id HAVING SUM(points) > 0))
+       WHERE before < ${left} AND ${isEarn}
+       ORDER BY before`,
+    sql`INSERT INTO debts (member_id, issuer_id, issue_price_micros, created_by_txn, points, outstanding, created_at)
+      SELECT ${member}, ${r.partnerId}, ${price}, ${r.reversalId}, ${left} - ${broughtBack}, ${left} - ${broughtBack}, ${r.now}
+       WHERE ${left} - ${broughtBack} > 0 AND ${isEarn}`,
+    transfersStatement(
+      r.reversalId,
+      r.now,
+      account.issuer(r.partnerId),
       [
-        { account: account.issuer(earn.partnerId), points: "?3" },
-        { account: account.member(reversal.memberId), points: `-${movedSql(["take_back"])}` },
-        { account: account.breakage, points: `-${movedSql(["unexpire"])}` },
-        { account: account.debt(reversal.memberId), points: `-(?3 - ${taken})` },
+        { account: account.member(member), points: sql`-${moved(r.reversalId, ["take_back"])}` },
+        { account: account.breakage, points: sql`-${moved(r.reversalId, ["unexpire"])}` },
+        { account: account.debt(member), points: sql`-(${p} - ${taken})` },
       ],
-      [reversal.points],
+      isEarn,
     ),
-    ...fundingCreditStatements(db, reversal.id, now),
     // Points of this earn that had repaid a debt were handed back to that debt (its issuer is
-    // charged again above): for this earn's issuer they are taken back too, so it is credited.
-    db
-      .prepare(
-        `UPDATE partners SET ${fundingCreditSet(`${broughtBack} * ?3`)}, updated_at = ?2 WHERE id = ?4 AND ${broughtBack} > 0`,
-      )
-      .bind(reversal.id, now, earn.issuePriceMicros, earn.partnerId),
-    ...settlementAggregateStatements(db, reversal.id, now),
+    // charged again): for this earn's issuer they are taken back too, so it is credited.
+    sql`UPDATE partners SET ${fundingCreditSet(sql`${broughtBack} * ${price}`)}, updated_at = ${r.now}
+      WHERE id = ${r.partnerId} AND ${broughtBack} > 0 AND ${isEarn}`,
+  ];
+}
+
+/**
+ * Reversal of a posted burn (or a captured hold): the points go back onto the lots they came
+ * from, last consumed first, with their original expiry; restored points repay any debt first.
+ */
+function burnReversal(r: ReversalRequest, member: Sql): Sql[] {
+  const isBurn = sql`${original(r, "type")} = 'burn'`;
+  const p = sql`(SELECT points FROM transactions WHERE id = ${r.reversalId})`;
+  const repaid = moved(r.reversalId, ["repay"]);
+  const restored = moved(r.reversalId, ["restore"]);
+  return [
+    restoreConsumption(r.reversalId, r.now, r.originalId, p, isBurn),
+    ...repayDebt(r.reversalId, r.now, member, "restored"),
+    transfersStatement(
+      r.reversalId,
+      r.now,
+      account.redeemed(r.partnerId),
+      [
+        { account: account.member(member), points: sql`${restored} - ${repaid}` },
+        { account: account.debt(member), points: repaid },
+      ],
+      isBurn,
+    ),
   ];
 }

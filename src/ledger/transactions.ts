@@ -1,23 +1,32 @@
 import { newId } from "../db/ids";
+import { raw, type Sql, sql } from "../db/sql-template";
+import { CLOSED_THROUGH } from "../settlement/periods";
 
-/** A transaction row as the ledger writes it (migrations/0002_ledger.sql `transactions`). */
+/**
+ * Transaction rows (migrations/0007_one_batch.sql `transactions`). A row is never edited but for
+ * its status (and what a status change records: captured points, decision time, the lot of an
+ * approved review earn, when it settled). The member is a SQL expression: a write resolves the
+ * partner's member_ref to the member inside its own batch (src/ledger/member.ts).
+ */
 export interface NewTransaction {
   id: string;
   type: "earn" | "burn" | "reversal" | "expiry" | "adjustment";
   status: "posted" | "pending" | "held" | "review";
   partnerId: string;
-  memberId: string;
-  points: number;
-  direction: 1 | -1;
+  member: Sql;
+  points: number | Sql;
+  direction: 1 | -1 | Sql;
   orderRef?: string | null;
   amountValue?: string | null;
   amountUnit?: string | null;
   rate?: string | null;
   multiplier?: string | null;
-  rateCardId?: string | null;
-  issuePriceMicros?: number | null;
-  redeemPriceMicros?: number | null;
+  rateCardId?: string | Sql | null;
+  issuePriceMicros?: number | Sql | null;
+  redeemPriceMicros?: number | Sql | null;
   originalId?: string | null;
+  /** A reversal: the settlement period of the original (src/settlement/periods.ts periodIdAt). */
+  originalPeriodId?: Sql | null;
   reason?: string | null;
   occurredAt: number;
   bookedAt: number;
@@ -31,51 +40,44 @@ export function newTransactionId(): string {
   return newId("txn");
 }
 
-/**
- * INSERT of a transaction. `statusSql`, when given, decides the status inside the batch (the risk
- * rules send a transaction to `review` there); it may use ?1 (the id) only.
- */
-export function insertTransaction(db: D1Database, t: NewTransaction, statusSql?: string): D1PreparedStatement {
-  const status = statusSql ?? "?4";
-  return db
-    .prepare(
-      `INSERT INTO transactions (id, type, partner_id, status, member_id, points, direction, order_ref, amount_value, amount_unit,
-         rate, multiplier, rate_card_id, issue_price_micros, redeem_price_micros, original_id, reason, occurred_at, booked_at,
-         available_at, expires_at, context_ip, context_device)
-       VALUES (?1, ?2, ?3, ${status}, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)`,
-    )
-    .bind(
-      t.id,
-      t.type,
-      t.partnerId,
-      t.status,
-      t.memberId,
-      t.points,
-      t.direction,
-      t.orderRef ?? null,
-      t.amountValue ?? null,
-      t.amountUnit ?? null,
-      t.rate ?? null,
-      t.multiplier ?? null,
-      t.rateCardId ?? null,
-      t.issuePriceMicros ?? null,
-      t.redeemPriceMicros ?? null,
-      t.originalId ?? null,
-      t.reason ?? null,
-      t.occurredAt,
-      t.bookedAt,
-      t.availableAt ?? null,
-      t.expiresAt ?? null,
-      t.contextIp ?? null,
-      t.contextDevice ?? null,
-    );
+/** SQL: when something booked at `now` settles: now, or the end of a period closed meanwhile. */
+export function settleTime(now: number): Sql {
+  return sql`MAX(${now}, ${CLOSED_THROUGH})`;
 }
 
-/** SQL condition: transaction ?1 was not sent to review by the risk rules in this batch. */
-export const NOT_IN_REVIEW = "EXISTS (SELECT 1 FROM transactions WHERE id = ?1 AND status <> 'review')";
+/**
+ * INSERT of a transaction. `status`, when given, decides the status inside the batch (the risk
+ * rules send a transaction to review there). An earn's lot id is taken here (the next lot id), so
+ * the lot the same batch inserts is found from its transaction; a transaction that settles now
+ * (not held, not in review) records when.
+ */
+export function insertTransaction(t: NewTransaction, status: Sql = sql`${t.status}`): Sql {
+  const createsLot = t.type === "earn" || (t.type === "adjustment" && t.direction === 1);
+  const lotId = createsLot ? raw("(SELECT COALESCE(MAX(id), 0) + 1 FROM lots)") : raw("NULL");
+  return sql`INSERT INTO transactions (id, type, partner_id, status, member_id, points, direction, order_ref, amount_value,
+      amount_unit, rate, multiplier, rate_card_id, issue_price_micros, redeem_price_micros, original_id, original_period_id, reason, occurred_at,
+      booked_at, available_at, expires_at, context_ip, context_device, lot_id, settled_at)
+    SELECT ${t.id}, ${t.type}, ${t.partnerId}, s.status, ${t.member}, ${t.points}, ${t.direction}, ${t.orderRef ?? null},
+      ${t.amountValue ?? null}, ${t.amountUnit ?? null}, ${t.rate ?? null}, ${t.multiplier ?? null}, ${t.rateCardId ?? null},
+      ${t.issuePriceMicros ?? null}, ${t.redeemPriceMicros ?? null}, ${t.originalId ?? null}, ${t.originalPeriodId ?? null},
+      ${t.reason ?? null},
+      ${t.occurredAt}, ${t.bookedAt}, ${t.availableAt ?? null}, ${t.expiresAt ?? null}, ${t.contextIp ?? null},
+      ${t.contextDevice ?? null}, CASE WHEN s.status = 'review' THEN NULL ELSE ${lotId} END,
+      CASE WHEN s.status IN ('held', 'review') THEN NULL ELSE ${settleTime(t.bookedAt)} END
+      FROM (SELECT ${status} AS status) s`;
+}
+
+/** SQL: transaction `txnId` exists and was not sent to review by the risk rules in this batch. */
+export function notInReview(txnId: string): Sql {
+  return sql`EXISTS (SELECT 1 FROM transactions WHERE id = ${txnId} AND status <> 'review')`;
+}
+
+/** SQL: a column of transaction `txnId` (inside a statement of the batch that wrote or reads it). */
+export function txnColumn(txnId: string, column: string): Sql {
+  return sql`(SELECT ${raw(column)} FROM transactions WHERE id = ${txnId})`;
+}
 
 export interface TransactionRow {
-  seq: number;
   id: string;
   type: NewTransaction["type"];
   status: "posted" | "pending" | "held" | "voided" | "review" | "rejected";
@@ -91,8 +93,5 @@ export interface TransactionRow {
   booked_at: number;
   available_at: number | null;
   expires_at: number | null;
-}
-
-export function transactionStatement(db: D1Database, id: string): D1PreparedStatement {
-  return db.prepare("SELECT * FROM transactions WHERE id = ?").bind(id);
+  lot_id: number | null;
 }

@@ -4,9 +4,10 @@
  * A partner sees only members linked to it.
  */
 
-import { guardStatement } from "../db/guard";
+import { firstGuard } from "../db/guard";
 import { newId } from "../db/ids";
-import { sqlTransactionObject, sqlTransactionSummary } from "../ledger/render";
+import { first, runBatch, type Sql, sql } from "../db/sql-template";
+import { transactionObject, transactionSummary } from "../ledger/render";
 
 /** A member_ref as the contract allows it: 1 to 128 of [A-Za-z0-9._:-], not starting with `mbr_`. */
 export const MEMBER_REF_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -34,29 +35,19 @@ export function normalizeLinkCode(code: string): string {
   return code.replace(/[\s-]/g, "").toUpperCase();
 }
 
-/**
- * SQL subquery for the member linked to (partner, ref); NULL when there is none. `partner` and
- * `ref` are SQL expressions (usually `?n` binds).
- */
-export function sqlMemberId(partner: string, ref: string): string {
-  return `(SELECT member_id FROM member_links WHERE partner_id = ${partner} AND member_ref = ${ref})`;
-}
-
 export interface ResolvedMember {
   memberId: string;
   /** When the member was created (ms), at whichever partner enrolled it. */
   createdAt: number;
 }
 
-/** The member this partner knows as `memberRef`, or undefined (the API's `member_not_found`). */
+/** The member this partner knows as `memberRef`, or undefined (a read of its own, for the operator and tests). */
 export async function resolveMember(db: D1Database, partnerId: string, memberRef: string): Promise<ResolvedMember | undefined> {
-  const row = await db
-    .prepare(
-      `SELECT m.id, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
-        WHERE l.partner_id = ?1 AND l.member_ref = ?2`,
-    )
-    .bind(partnerId, memberRef)
-    .first<{ id: string; created_at: number }>();
+  const row = await first<{ id: string; created_at: number }>(
+    db,
+    sql`SELECT m.id, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
+         WHERE l.partner_id = ${partnerId} AND l.member_ref = ${memberRef}`,
+  );
   return row ? { memberId: row.id, createdAt: row.created_at } : undefined;
 }
 
@@ -92,7 +83,7 @@ export interface EnrolledMember {
 
 export interface EnrolmentBatch {
   /** The statements of the one atomic batch, in order. Guards abort it with link_code_invalid / member_ref_conflict. */
-  statements: D1PreparedStatement[];
+  statements: Sql[];
   /** Reads the outcome from the batch's results; `statements` must be the last statements of the batch. */
   outcome(results: D1Result[]): EnrolledMember;
 }
@@ -109,17 +100,14 @@ export interface EnrolmentBatch {
  * Statements of other checks (risk rules on enrolment) may be put before these, in the same
  * batch; `context` is passed through for them and stored nowhere here.
  */
-export function enrolmentBatch(db: D1Database, req: EnrolmentRequest): EnrolmentBatch {
+export function enrolmentBatch(req: EnrolmentRequest): EnrolmentBatch {
   const { partnerId, memberRef, linkCode, now } = req;
-  const read = db
-    .prepare(
-      `SELECT l.member_id, l.created_at AS linked_at, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
-        WHERE l.partner_id = ?1 AND l.member_ref = ?2`,
-    )
-    .bind(partnerId, memberRef);
+  const read = sql`SELECT l.member_id, l.created_at AS linked_at, m.created_at FROM member_links l JOIN members m ON m.id = l.member_id
+    WHERE l.partner_id = ${partnerId} AND l.member_ref = ${memberRef}`;
+  const linkExists = sql`EXISTS (SELECT 1 FROM member_links WHERE partner_id = ${partnerId} AND member_ref = ${memberRef})`;
 
   const outcomeOf =
-    (createdIndex: number, statements: D1PreparedStatement[]) =>
+    (createdIndex: number, statements: Sql[]) =>
     (results: D1Result[]): EnrolledMember => {
       // Statements of other checks may run before these in the same batch: ours are the tail.
       const offset = results.length - statements.length;
@@ -139,114 +127,81 @@ export function enrolmentBatch(db: D1Database, req: EnrolmentRequest): Enrolment
   if (linkCode === undefined) {
     const memberId = req.newMemberId ?? newId("mbr");
     const statements = [
-      db
-        .prepare(
-          `INSERT INTO members (id, created_at, created_by)
-           SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM member_links WHERE partner_id = ?3 AND member_ref = ?4)`,
-        )
-        .bind(memberId, now, partnerId, memberRef),
-      db
-        .prepare(
-          `INSERT INTO member_links (partner_id, member_ref, member_id, created_at)
-           SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM members WHERE id = ?3)
-           ON CONFLICT DO NOTHING`,
-        )
-        .bind(partnerId, memberRef, memberId, now),
+      sql`INSERT INTO members (id, created_at, created_by) SELECT ${memberId}, ${now}, ${partnerId} WHERE NOT ${linkExists}`,
+      sql`INSERT INTO member_links (partner_id, member_ref, member_id, created_at)
+        SELECT ${partnerId}, ${memberRef}, ${memberId}, ${now} WHERE EXISTS (SELECT 1 FROM members WHERE id = ${memberId})
+        ON CONFLICT DO NOTHING`,
       read,
     ];
     return { statements, outcome: outcomeOf(0, statements) };
   }
 
   const statements = [
-    // Unknown, used or expired; a used/expired code is fine only for a ref already linked to its member (a retry).
-    guardStatement(
-      db,
-      "link_code_invalid",
-      `NOT EXISTS (SELECT 1 FROM link_codes c WHERE c.code = ?1 AND (
-         (c.used_at IS NULL AND c.expires_at > ?4)
-         OR EXISTS (SELECT 1 FROM member_links l WHERE l.partner_id = ?2 AND l.member_ref = ?3 AND l.member_id = c.member_id)))`,
-      linkCode,
-      partnerId,
-      memberRef,
-      now,
-    ),
-    // The ref is linked to another member, or the code's member is linked to this partner under another ref.
-    guardStatement(
-      db,
-      "member_ref_conflict",
-      `EXISTS (SELECT 1 FROM link_codes c JOIN member_links l ON l.partner_id = ?2
-         WHERE c.code = ?1 AND ((l.member_ref = ?3 AND l.member_id <> c.member_id)
-                                OR (l.member_id = c.member_id AND l.member_ref <> ?3)))`,
-      linkCode,
-      partnerId,
-      memberRef,
-    ),
+    firstGuard([
+      // Unknown, used or expired; a used/expired code is fine only for a ref already linked to its member (a retry).
+      [
+        "link_code_invalid",
+        sql`NOT EXISTS (SELECT 1 FROM link_codes c WHERE c.code = ${linkCode} AND (
+              (c.used_at IS NULL AND c.expires_at > ${now})
+              OR EXISTS (SELECT 1 FROM member_links l WHERE l.partner_id = ${partnerId} AND l.member_ref = ${memberRef}
+                           AND l.member_id = c.member_id)))`,
+      ],
+      // The ref is linked to another member, or the code's member is linked to this partner under another ref.
+      [
+        "member_ref_conflict",
+        sql`EXISTS (SELECT 1 FROM link_codes c JOIN member_links l ON l.partner_id = ${partnerId}
+              WHERE c.code = ${linkCode} AND ((l.member_ref = ${memberRef} AND l.member_id <> c.member_id)
+                                            OR (l.member_id = c.member_id AND l.member_ref <> ${memberRef})))`,
+      ],
+    ]),
     // Use the code up, unless the link already exists (then nothing changes).
-    db
-      .prepare(
-        `UPDATE link_codes SET used_at = ?4, used_by = ?2
-          WHERE code = ?1 AND used_at IS NULL
-            AND NOT EXISTS (SELECT 1 FROM member_links WHERE partner_id = ?2 AND member_ref = ?3)`,
-      )
-      .bind(linkCode, partnerId, memberRef, now),
-    db
-      .prepare(
-        `INSERT INTO member_links (partner_id, member_ref, member_id, created_at)
-         SELECT ?2, ?3, member_id, ?4 FROM link_codes WHERE code = ?1
-         ON CONFLICT DO NOTHING`,
-      )
-      .bind(linkCode, partnerId, memberRef, now),
+    sql`UPDATE link_codes SET used_at = ${now}, used_by = ${partnerId}
+      WHERE code = ${linkCode} AND used_at IS NULL AND NOT ${linkExists}`,
+    sql`INSERT INTO member_links (partner_id, member_ref, member_id, created_at)
+      SELECT ${partnerId}, ${memberRef}, member_id, ${now} FROM link_codes WHERE code = ${linkCode}
+      ON CONFLICT DO NOTHING`,
     read,
   ];
-  return { statements, outcome: outcomeOf(3, statements) };
+  return { statements, outcome: outcomeOf(2, statements) };
 }
 
-/** Runs the enrolment batch. Guard failures surface as D1 errors (map them with guardViolated). */
+/** Runs the enrolment batch alone (no risk rules). Guard failures surface as D1 errors (map them with guardViolated). */
 export async function enrolMember(db: D1Database, req: EnrolmentRequest): Promise<EnrolledMember> {
-  const batch = enrolmentBatch(db, req);
-  return batch.outcome(await db.batch(batch.statements));
+  const batch = enrolmentBatch(req);
+  return batch.outcome(await runBatch(db, batch.statements));
 }
 
 // ---- Link codes ----
 
-/** The statement that issues a link code for the member linked to (partner, ref); inserts nothing when there is none. */
-export function issueLinkCodeStatement(
-  db: D1Database,
-  args: { partnerId: string; memberRef: string; code: string; expiresAt: number },
-): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO link_codes (code, member_id, issued_by, expires_at)
-       SELECT ?1, member_id, ?2, ?4 FROM member_links WHERE partner_id = ?2 AND member_ref = ?3`,
-    )
-    .bind(args.code, args.partnerId, args.memberRef, args.expiresAt);
+/** The statement that issues a link code for `member`; inserts nothing when there is none. */
+export function issueLinkCodeStatement(args: { partnerId: string; member: Sql; code: string; expiresAt: number }): Sql {
+  return sql`INSERT INTO link_codes (code, member_id, issued_by, expires_at)
+    SELECT ${args.code}, ${args.member}, ${args.partnerId}, ${args.expiresAt} WHERE ${args.member} IS NOT NULL`;
 }
 
 // ---- Activity ----
 
 export interface ActivityRow {
-  seq: number;
+  booked_at: number;
+  id: string;
   /** The entry as JSON text, rendered by the ledger's SQL renderer (src/ledger/render.ts). */
   entry: string;
 }
 
 /**
- * The member's transactions at every partner, newest first (by booking order), keyset by seq:
+ * The member's transactions at every partner, newest first (by booking time, then id), keyset:
  * the caller's own in full, another partner's as the summary §4 allows.
  */
-export async function listMemberActivity(
-  db: D1Database,
-  memberId: string,
-  opts: { limit: number; beforeSeq?: number; callerId: string; now: number },
-): Promise<ActivityRow[]> {
-  const result = await db
-    .prepare(
-      `SELECT t.seq, CASE WHEN t.partner_id = ?4 THEN ${sqlTransactionObject("t", "?5")} ELSE ${sqlTransactionSummary("t", "?5")} END AS entry
-         FROM transactions t
-        WHERE t.member_id = ?1 AND (?2 IS NULL OR t.seq < ?2)
-        ORDER BY t.seq DESC LIMIT ?3`,
-    )
-    .bind(memberId, opts.beforeSeq ?? null, opts.limit, opts.callerId, opts.now)
-    .all<ActivityRow>();
-  return result.results;
+export function memberActivityQuery(
+  member: Sql,
+  opts: { limit: number; before?: { bookedAt: number; id: string }; callerId: string; now: number },
+): Sql {
+  const before = opts.before
+    ? sql`AND (t.booked_at < ${opts.before.bookedAt} OR (t.booked_at = ${opts.before.bookedAt} AND t.id < ${opts.before.id}))`
+    : sql``;
+  return sql`SELECT t.booked_at, t.id,
+      CASE WHEN t.partner_id = ${opts.callerId} THEN ${transactionObject("t", opts.now)} ELSE ${transactionSummary("t", opts.now)} END AS entry
+      FROM transactions t
+     WHERE t.member_id = ${member} ${before}
+     ORDER BY t.booked_at DESC, t.id DESC LIMIT ${opts.limit}`;
 }

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { exportJWK, importJWK, type JWK } from "jose";
-import { auditStatement } from "../audit/log";
+import { auditPrepared } from "../audit/log";
 import { forgetPartnerKey } from "../auth/partner-keys";
 import { sqlInt } from "../db/sql";
 import type { RouteModule } from "../http/app";
@@ -124,9 +124,10 @@ export const partnerRoutes: RouteModule = (r) => {
             now,
             (body.funding.mode === "prepaid" && body.funding.receivables) || "payout",
           ),
-        auditStatement(db, { at: now, actor: c.get("operator").sub, action: "partner.create", target: body.id, detail: body }),
+        auditPrepared(db, { at: now, actor: c.get("operator").sub, action: "partner.create", target: body.id, detail: body }),
       ]);
-      if (insert?.meta.changes !== 1) {
+      // The catalogue trigger counts too: nothing changed means nothing was inserted.
+      if ((insert?.meta.changes ?? 0) === 0) {
         // Nothing was created, so the audit row of this batch must go too.
         await db
           .prepare(
@@ -232,7 +233,7 @@ export const partnerRoutes: RouteModule = (r) => {
             now,
             body.funding?.mode === "prepaid" ? (body.funding.receivables ?? null) : null,
           ),
-        auditStatement(db, { at: now, actor: c.get("operator").sub, action: "partner.update", target: id, detail: body }),
+        auditPrepared(db, { at: now, actor: c.get("operator").sub, action: "partner.update", target: id, detail: body }),
       ]);
       const p = await mustGetPartner(db, id);
       const [units, keys] = await Promise.all([partnerUnits(db, id, now), listKeys(db, id)]);
@@ -284,7 +285,7 @@ export const partnerRoutes: RouteModule = (r) => {
             "INSERT INTO partner_keys (partner_id, kid, alg, public_jwk, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
           )
           .bind(id, kid, alg, JSON.stringify(publicJwk), now),
-        auditStatement(db, {
+        auditPrepared(db, {
           at: now,
           actor: c.get("operator").sub,
           action: "key.add",
@@ -292,7 +293,8 @@ export const partnerRoutes: RouteModule = (r) => {
           detail: { kid, alg },
         }),
       ]);
-      if (insert?.meta.changes !== 1) {
+      // The catalogue trigger counts too: nothing changed means nothing was inserted.
+      if ((insert?.meta.changes ?? 0) === 0) {
         await db
           .prepare("DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log WHERE action = 'key.add' AND target = ?)")
           .bind(`${id}/${kid}`)
@@ -333,7 +335,7 @@ export const partnerRoutes: RouteModule = (r) => {
         db
           .prepare("UPDATE partner_keys SET revoked_at = COALESCE(revoked_at, ?3) WHERE partner_id = ?1 AND kid = ?2")
           .bind(id, kid, now),
-        auditStatement(db, {
+        auditPrepared(db, {
           at: now,
           actor: c.get("operator").sub,
           action: "key.revoke",
@@ -341,7 +343,7 @@ export const partnerRoutes: RouteModule = (r) => {
           detail: { kid },
         }),
       ]);
-      if (update?.meta.changes !== 1) {
+      if ((update?.meta.changes ?? 0) === 0) {
         await db
           .prepare("DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log WHERE action = 'key.revoke' AND target = ?)")
           .bind(`${id}/${kid}`)

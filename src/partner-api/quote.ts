@@ -1,8 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { rateCardAt } from "../catalogue/catalogue";
 import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
+import { runRead } from "../http/runner";
 import { DecimalString, errorResponses, jsonResponse, PARTNER_AUTH_ERRORS, UnitCode } from "../http/schemas";
-import { burnRateFor, earnRateFor, rateCardInForce } from "../rates/cards";
+import { burnRateFor, earnRateFor, type RateCard } from "../rates/cards";
 import { activeCampaignMultipliers, earnPoints, pointsForDiscount } from "../rates/conversion";
 import { type Decimal, formatDecimal, fromInt, mul, parseDecimal } from "../rates/decimal";
 
@@ -58,42 +60,48 @@ export const quoteRoutes: RouteModule = (r) => {
         ...errorResponses("invalid_param", "unknown_field", "unknown_unit", "no_rate_card", ...PARTNER_AUTH_ERRORS),
       },
     }),
-    async (c) => {
+    (c) => {
       const { unit, value } = c.req.valid("query");
-      const partner = c.get("partner");
-      const now = c.get("now");
-      const card = await rateCardInForce(c.env.DB, partner.id, now);
-      if (!card) throw new ApiError("no_rate_card", "this partner has no rate card in force");
-      const earnRate = earnRateFor(card, unit);
-      const burnRate = burnRateFor(card, unit);
-      if (earnRate === undefined && burnRate === undefined) {
-        throw new ApiError("unknown_unit", `this partner neither earns nor redeems in ${unit}`, "unit");
-      }
-      const amount = parseDecimal(value);
-
-      let earn: { points: number; rate: string; multiplier: string; campaigns: string[] } | null = null;
-      if (earnRate !== undefined) {
-        const active = activeCampaignMultipliers(card.campaigns, new Date(now));
-        const multipliers = active.map((a) => a.multiplier);
-        const points = earnPoints({ amount, pointsPerUnit: earnRate, multipliers });
-        if (points > MAX_POINTS) throw tooLarge();
-        const product = multipliers.reduce<Decimal>((acc, m) => mul(acc, m), fromInt(1));
-        earn = {
-          points: Number(points),
-          rate: formatDecimal(earnRate),
-          multiplier: formatDecimal(product),
-          campaigns: active.map((a) => a.name),
-        };
-      }
-
-      let burn: { points: number; value_per_point: string } | null = null;
-      if (burnRate !== undefined) {
-        const points = pointsForDiscount({ amount, valuePerPoint: burnRate });
-        if (points > MAX_POINTS) throw tooLarge();
-        burn = { points: Number(points), value_per_point: formatDecimal(burnRate) };
-      }
-
-      return c.json({ quote: { amount: { value, unit }, earn, burn, rate_card_id: card.id } }, 200);
+      const partnerId = c.get("partner").id;
+      // Decided on the cached catalogue; the batch (the admission checks) confirms its version.
+      return runRead(c, ({ catalogue, now }) => ({
+        statements: [],
+        answer: () => c.json({ quote: quote(rateCardAt(catalogue, partnerId, now), unit, value, now) }, 200),
+      }));
     },
   );
 };
+
+function quote(card: RateCard | undefined, unit: string, value: string, now: number) {
+  if (!card) throw new ApiError("no_rate_card", "this partner has no rate card in force");
+  const earnRate = earnRateFor(card, unit);
+  const burnRate = burnRateFor(card, unit);
+  if (earnRate === undefined && burnRate === undefined) {
+    throw new ApiError("unknown_unit", `this partner neither earns nor redeems in ${unit}`, "unit");
+  }
+  const amount = parseDecimal(value);
+
+  let earn: { points: number; rate: string; multiplier: string; campaigns: string[] } | null = null;
+  if (earnRate !== undefined) {
+    const active = activeCampaignMultipliers(card.campaigns, new Date(now));
+    const multipliers = active.map((a) => a.multiplier);
+    const points = earnPoints({ amount, pointsPerUnit: earnRate, multipliers });
+    if (points > MAX_POINTS) throw tooLarge();
+    const product = multipliers.reduce<Decimal>((acc, m) => mul(acc, m), fromInt(1));
+    earn = {
+      points: Number(points),
+      rate: formatDecimal(earnRate),
+      multiplier: formatDecimal(product),
+      campaigns: active.map((a) => a.name),
+    };
+  }
+
+  let burn: { points: number; value_per_point: string } | null = null;
+  if (burnRate !== undefined) {
+    const points = pointsForDiscount({ amount, valuePerPoint: burnRate });
+    if (points > MAX_POINTS) throw tooLarge();
+    burn = { points: Number(points), value_per_point: formatDecimal(burnRate) };
+  }
+
+  return { amount: { value, unit }, earn, burn, rate_card_id: card.id };
+}

@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { sql } from "../db/sql-template";
 import type { RouteModule } from "../http/app";
+import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
 
 /** `GET /v1/partner`: who the signature says the caller is (a cheap signed call to try first). */
@@ -18,7 +20,13 @@ export const whoamiRoutes: RouteModule = (r) => {
     }),
     (c) => {
       const p = c.get("partner");
-      return c.json({ partner: { id: p.id, name: p.name, kid: p.kid } }, 200);
+      return runRead(c, () => ({
+        statements: [sql`SELECT name FROM partners WHERE id = ${p.id}`],
+        answer: ([row]) => {
+          const name = (row?.results[0] as { name: string } | undefined)?.name ?? p.id;
+          return c.json({ partner: { id: p.id, name, kid: p.kid } }, 200);
+        },
+      }));
     },
   );
 };

@@ -1,4 +1,3 @@
-import { auditStatement } from "../audit/log";
 import { toRfc3339 } from "../db/time";
 import { formatMicros } from "../rates/micros";
 
@@ -104,5 +103,3 @@ export function renderPartner(p: PartnerRow, currency: string, units?: { earn: s
     created_at: toRfc3339(p.created_at),
   };
 }
-
-export { auditStatement };

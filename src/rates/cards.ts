@@ -6,7 +6,7 @@
  * Rows keep the operator's decimal strings as given (and the prices also as exact micros for SQL);
  * `RateCard` carries them parsed into exact `Decimal`s. No floating point anywhere.
  */
-import { auditStatement } from "../audit/log";
+import { auditPrepared } from "../audit/log";
 import { newId } from "../db/ids";
 import { sqlInt } from "../db/sql";
 import { toRfc3339 } from "../db/time";
@@ -198,7 +198,7 @@ export async function createRateCard(
         row.created_at,
         row.created_by,
       ),
-    auditStatement(db, {
+    auditPrepared(db, {
       at: now,
       actor,
       action: "rate_card.create",

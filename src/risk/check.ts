@@ -1,64 +1,61 @@
-import type { Context } from "hono";
-import type { AppEnv } from "../http/context";
+import type { Sql } from "../db/sql-template";
 import type { ApiError } from "../http/errors";
+import { memberAgeMs } from "../ledger/member";
 import type { RiskRequest } from "./evaluate";
 import type { RuleSet } from "./rules";
-import { planRisk, type RiskEventContext, type RiskPlan, riskCommitError, sqlText } from "./sql";
+import { planRisk, type RiskEventContext, type RiskPlan, riskFailure } from "./sql";
 
 /**
- * The risk check of an earn or a burn (partner-api.md §6), wired into the route's idempotent
- * batch: `statusSql` goes to the ledger plan, `wrap` puts the risk statements around the
- * ledger's, `onCommitError` turns a decline into the stored 422 and its risk event.
+ * The risk check of an earn or a burn (partner-api.md §6), for its one batch: `status` goes to
+ * the ledger plan, `wrap` puts the risk statements around the ledger's, `onFailure` turns a
+ * decline into the stored 422 and its risk event.
  */
 export interface LedgerRiskCheck {
   plan: RiskPlan;
-  statusSql: string | undefined;
-  wrap(statements: D1PreparedStatement[]): D1PreparedStatement[];
-  onCommitError: (error: unknown) => { error: ApiError; statements: D1PreparedStatement[] } | undefined;
+  status(planned: string): Sql | undefined;
+  wrap(statements: Sql[]): Sql[];
+  onFailure: (error: unknown) => { error: ApiError; statements: Sql[] } | undefined;
 }
 
 export function ledgerRiskCheck(
-  c: Context<AppEnv>,
   rules: RuleSet,
   args: {
     kind: "earn" | "burn";
+    partnerId: string;
     txnId: string;
-    memberId: string;
-    memberCreatedAt: number;
+    member: Sql;
     memberRef: string;
     points: number;
     context: { ip: string; device_id?: string | undefined };
+    now: number;
+    requestId: string;
   },
 ): LedgerRiskCheck {
-  const db = c.env.DB;
-  const now = c.get("now");
-  const partnerId = c.get("partner").id;
   const req: RiskRequest = {
     kind: args.kind,
-    partnerId,
-    memberAgeMs: Math.max(0, now - args.memberCreatedAt),
-    memberId: args.memberId,
+    partnerId: args.partnerId,
+    hasMember: true,
     points: args.points,
     ip: args.context.ip,
     ...(args.context.device_id === undefined ? {} : { deviceId: args.context.device_id }),
-    now,
+    now: args.now,
   };
-  const plan = planRisk(db, rules, req, { memberSql: sqlText(args.memberId) });
+  const plan = planRisk(rules, req, { member: args.member, memberAge: memberAgeMs(args.member, args.now) });
   const event: RiskEventContext = {
-    at: now,
+    at: args.now,
     appliesTo: args.kind,
-    partnerId,
-    memberId: args.memberId,
+    partnerId: args.partnerId,
+    member: args.member,
     memberRef: args.memberRef,
     points: args.points,
     ip: args.context.ip,
     deviceId: args.context.device_id ?? null,
-    requestId: c.get("requestId"),
+    requestId: args.requestId,
   };
   return {
     plan,
-    statusSql: plan.statusSql,
+    status: plan.status,
     wrap: (statements) => [...plan.before, ...statements, ...plan.after(args.txnId, event)],
-    onCommitError: riskCommitError(db, plan, event),
+    onFailure: riskFailure(plan, event),
   };
 }

@@ -1,8 +1,10 @@
 import { newId } from "../db/ids";
+import { type Sql, sql } from "../db/sql-template";
+import type { ApiError } from "../http/errors";
+import type { CommandContext } from "../http/runner";
 import { type EnrolledMember, type EnrolmentRequest, enrolmentBatch } from "../members/store";
 import type { RiskRequest } from "./evaluate";
-import { declinedBy, declineEventStatement, planRisk, riskDeclinedError, sqlText } from "./sql";
-import { loadRuleSet } from "./store";
+import { declinedBy, declineEvent, planRisk, riskDeclinedError } from "./sql";
 
 /**
  * Enrolment with the risk rules (partner-api.md §4, §6: bulk sign-ups from one device or IP).
@@ -15,53 +17,56 @@ import { loadRuleSet } from "./store";
  * applies). A decline answers `422 risk_declined` (PUT has no Idempotency-Key, so nothing is
  * stored to replay; the same PUT is checked again) and is written to the risk event log.
  */
-export async function enrolWithRisk(db: D1Database, req: EnrolmentRequest, requestId?: string): Promise<EnrolledMember> {
-  const rules = await loadRuleSet(db);
+export interface EnrolmentPlan {
+  statements: Sql[];
+  outcome(results: D1Result[]): EnrolledMember;
+  onFailure(error: unknown): { error: ApiError; statements: Sql[] } | undefined;
+}
+
+export function planEnrolment(req: EnrolmentRequest, requestId: string, { catalogue }: CommandContext): EnrolmentPlan {
   const newMemberId = req.linkCode === undefined ? (req.newMemberId ?? newId("mbr")) : undefined;
   const riskReq: RiskRequest = {
     kind: "enroll",
     partnerId: req.partnerId,
     memberAgeMs: 0,
+    hasMember: false,
     points: 0,
     ip: req.context.ip,
     ...(req.context.deviceId === undefined ? {} : { deviceId: req.context.deviceId }),
     now: req.now,
   };
-  const partner = sqlText(req.partnerId);
-  const linkMissing = `NOT EXISTS (SELECT 1 FROM member_links WHERE partner_id = ${partner} AND member_ref = ${sqlText(req.memberRef)})`;
-  let onlyIf: string;
-  let memberSql: string;
+  const linkMissing = sql`NOT EXISTS (SELECT 1 FROM member_links WHERE partner_id = ${req.partnerId} AND member_ref = ${req.memberRef})`;
+  let onlyIf: Sql;
+  let member: Sql;
   if (req.linkCode === undefined) {
     onlyIf = linkMissing;
-    memberSql = sqlText(newMemberId ?? "");
+    member = sql`${newMemberId ?? ""}`;
   } else {
-    const code = sqlText(req.linkCode);
-    onlyIf = `${linkMissing} AND EXISTS (SELECT 1 FROM link_codes c WHERE c.code = ${code} AND c.used_at IS NULL AND c.expires_at > ${Math.trunc(req.now)}
-      AND NOT EXISTS (SELECT 1 FROM member_links l WHERE l.partner_id = ${partner} AND l.member_id = c.member_id))`;
-    memberSql = `(SELECT member_id FROM link_codes WHERE code = ${code})`;
+    const code = req.linkCode;
+    onlyIf = sql`${linkMissing} AND EXISTS (SELECT 1 FROM link_codes c WHERE c.code = ${code} AND c.used_at IS NULL AND c.expires_at > ${req.now}
+      AND NOT EXISTS (SELECT 1 FROM member_links l WHERE l.partner_id = ${req.partnerId} AND l.member_id = c.member_id))`;
+    member = sql`(SELECT member_id FROM link_codes WHERE code = ${code})`;
   }
-  const plan = planRisk(db, rules, riskReq, { memberSql, onlyIf });
-  const batch = enrolmentBatch(db, newMemberId === undefined ? req : { ...req, newMemberId });
-  try {
-    return batch.outcome(await db.batch([...plan.before, ...batch.statements]));
-  } catch (error) {
-    const rule = declinedBy(plan, error);
-    if (!rule) throw error;
-    const linked =
-      req.linkCode === undefined
-        ? null
-        : await db.prepare("SELECT member_id FROM link_codes WHERE code = ?1").bind(req.linkCode).first<{ member_id: string }>();
-    await declineEventStatement(db, rule, {
-      at: req.now,
-      appliesTo: "enroll",
-      partnerId: req.partnerId,
-      memberId: linked?.member_id ?? null,
-      memberRef: req.memberRef,
-      points: null,
-      ip: req.context.ip,
-      deviceId: req.context.deviceId ?? null,
-      requestId: requestId ?? null,
-    }).run();
-    throw riskDeclinedError(rule);
-  }
+  const plan = planRisk(catalogue.rules, riskReq, { member, onlyIf });
+  const batch = enrolmentBatch(newMemberId === undefined ? req : { ...req, newMemberId });
+  return {
+    statements: [...plan.before, ...batch.statements],
+    outcome: batch.outcome,
+    onFailure(error) {
+      const rule = declinedBy(plan, error);
+      if (!rule) return undefined;
+      const event = declineEvent(rule, {
+        at: req.now,
+        appliesTo: "enroll",
+        partnerId: req.partnerId,
+        member: req.linkCode === undefined ? sql`NULL` : member,
+        memberRef: req.memberRef,
+        points: null,
+        ip: req.context.ip,
+        deviceId: req.context.deviceId ?? null,
+        requestId,
+      });
+      return { error: riskDeclinedError(rule), statements: [event] };
+    },
+  };
 }

@@ -16,10 +16,14 @@ import { type WindowSpec, windowSpec } from "./window";
 export interface RiskRequest {
   kind: RiskAppliesTo;
   partnerId: string;
-  /** now − member.created_at (ms); 0 for an enrolment. */
-  memberAgeMs: number;
-  /** The member's id (the subject of member rules); absent for an enrolment (member rules do not apply to it). */
-  memberId?: string;
+  /**
+   * now − member.created_at (ms); 0 for an enrolment; undefined when only the batch knows it (the
+   * member is resolved there): a rule with `member_age_below_seconds` then applies on a condition
+   * the SQL checks (`ApplicableRule.memberYoungerThanMs`).
+   */
+  memberAgeMs?: number;
+  /** Whether the request is about a member (the subject of member rules, MEMBER_SUBJECT); not an enrolment. */
+  hasMember: boolean;
   /** The transaction's points (0 for an enrolment). */
   points: number;
   /** `context.ip` as sent (validated). */
@@ -49,7 +53,12 @@ export interface ApplicableRule {
   rule: RiskRule;
   /** The rule trips when any of its checks does. */
   checks: Check[];
+  /** Applies only to a member younger than this (ms), decided in the batch; undefined: unconditional. */
+  memberYoungerThanMs?: number;
 }
+
+/** The subject key of member rules: the request's member, which the batch resolves (./sql.ts). */
+export const MEMBER_SUBJECT = "\u0000member";
 
 /** The counter key of a windowed rule: rules that count the same events share their counters. */
 export function counterKey(rule: RiskRule): string {
@@ -67,7 +76,7 @@ export function counterKey(rule: RiskRule): string {
 export function subjectKey(rule: RiskRule, req: RiskRequest): string | undefined {
   switch (rule.subject) {
     case "member":
-      return req.memberId;
+      return req.hasMember ? MEMBER_SUBJECT : undefined;
     case "device":
       return req.deviceId;
     case "ip":
@@ -80,7 +89,8 @@ export function subjectKey(rule: RiskRule, req: RiskRequest): string | undefined
 export function ruleApplies(rule: RiskRule, req: RiskRequest): boolean {
   if (rule.applies_to !== req.kind) return false;
   if (rule.partner_id !== undefined && rule.partner_id !== req.partnerId) return false;
-  if (rule.member_age_below_seconds !== undefined && req.memberAgeMs >= rule.member_age_below_seconds * 1000) return false;
+  const age = rule.member_age_below_seconds;
+  if (age !== undefined && req.memberAgeMs !== undefined && req.memberAgeMs >= age * 1000) return false;
   return subjectKey(rule, req) !== undefined;
 }
 
@@ -119,7 +129,15 @@ export function applicableRules(set: RuleSet, req: RiskRequest): ApplicableRule[
   for (const compiled of set.rules) {
     if (!ruleApplies(compiled.rule, req)) continue;
     const checks = checksOf(compiled, req).filter((c) => c.type === "window" || c.trips);
-    if (checks.length > 0) out.push({ position: compiled.position, rule: compiled.rule, checks });
+    if (checks.length === 0) continue;
+    const age = compiled.rule.member_age_below_seconds;
+    const conditional = age !== undefined && req.memberAgeMs === undefined;
+    out.push({
+      position: compiled.position,
+      rule: compiled.rule,
+      checks,
+      ...(conditional ? { memberYoungerThanMs: age * 1000 } : {}),
+    });
   }
   return out;
 }

@@ -2,7 +2,7 @@
  * Risk limits (operator-api.md "Risk rules", partner-api.md §6). What the rest of the code and
  * `npm run bench` use:
  *
- * - `ledgerRiskCheck` (earn, burn) and `enrolWithRisk` (enrolment) put the rules' statements in
+ * - `ledgerRiskCheck` (earn, burn) and `planEnrolment` (enrolment) put the rules' statements in
  *   the request's own batch; `riskRoutes` is the operator API; `rejectTimedOutReviews` and
  *   `pruneRiskCounters` are scheduled jobs.
  * - For the bench: `BENCH_EARN_RULES` is a rule set under which every earn updates and checks
@@ -16,7 +16,7 @@ import type { RiskRule, RuleSet } from "./rules";
 import { BUCKETS_PER_WINDOW } from "./window";
 
 export { ledgerRiskCheck } from "./check";
-export { enrolWithRisk } from "./enrol";
+export { planEnrolment } from "./enrol";
 export { applicableRules, type RiskRequest } from "./evaluate";
 export { rejectTimedOutReviews } from "./reviews";
 export { riskRoutes } from "./routes";

@@ -1,10 +1,12 @@
-import { guardStatement, guardViolated } from "../db/guard";
+import { guard, guardViolated } from "../db/guard";
+import { all, first, raw, runBatch, type Sql, sql } from "../db/sql-template";
 import { earnEffects } from "../ledger/earn";
 import { coalitionSettings, lotExpiry } from "../ledger/expiry-policy";
-import { captureReservations, movedSql, releaseReservations } from "../ledger/lots";
-import { account, postingsStatement } from "../ledger/postings";
-import { sqlTransactionObject } from "../ledger/render";
-import { settlementAggregateStatements } from "../settlement/aggregates";
+import { captureReservations, moved, releaseReservations } from "../ledger/lots";
+import { memberById } from "../ledger/member";
+import { transactionObject } from "../ledger/render";
+import { settleTime } from "../ledger/transactions";
+import { account, transfersStatement } from "../ledger/transfers";
 
 /**
  * Transactions the risk rules sent to review (economics.md "Ledger"): a review earn has no lot
@@ -13,7 +15,7 @@ import { settlementAggregateStatements } from "../settlement/aggregates";
  * `review_timeout_seconds` (7 days) is rejected by a scheduled job, and can no longer be approved.
  *
  * - approve an earn: what the earn would have written (funding guards and draw, lot, debt
- *   repayment, postings; src/ledger/earn.ts `earnEffects`), status `posted`, or `pending` until
+ *   repayment, transfers; src/ledger/earn.ts `earnEffects`), status `posted`, or `pending` until
  *   its `available_at` (booking time + the partner's pending days) when that is still ahead;
  * - approve a burn: every reserved point is captured (status `posted`); a hold
  *   (`capture: false`) becomes an open hold instead, its TTL counted from the approval;
@@ -38,24 +40,19 @@ export interface ReviewRow {
 }
 
 export async function getReviewTransaction(db: D1Database, id: string): Promise<ReviewRow | null> {
-  return db
-    .prepare(
-      `SELECT id, type, status, partner_id, member_id, points, issue_price_micros, redeem_price_micros, booked_at, available_at,
-              expires_at, risk_rule_id
-         FROM transactions WHERE id = ?1 AND type IN ('earn', 'burn')`,
-    )
-    .bind(id)
-    .first<ReviewRow>();
+  return first<ReviewRow>(
+    db,
+    sql`SELECT id, type, status, partner_id, member_id, points, issue_price_micros, redeem_price_micros, booked_at, available_at,
+               expires_at, risk_rule_id
+          FROM transactions WHERE id = ${id} AND type IN ('earn', 'burn')`,
+  );
 }
 
 /** The review is open: in review and, for an approval, booked after `bookedAfter` (not timed out). */
-function reviewOpenGuard(db: D1Database, id: string, bookedAfter: number): D1PreparedStatement {
-  return guardStatement(
-    db,
+function reviewOpenGuard(id: string, bookedAfter: number): Sql {
+  return guard(
     "review_not_open",
-    "NOT EXISTS (SELECT 1 FROM transactions WHERE id = ?1 AND status = 'review' AND booked_at > ?2)",
-    id,
-    bookedAfter,
+    sql`NOT EXISTS (SELECT 1 FROM transactions WHERE id = ${id} AND status = 'review' AND booked_at > ${bookedAfter})`,
   );
 }
 
@@ -67,26 +64,24 @@ export interface ApproveContext {
   holdTtlSeconds: number;
 }
 
-export function approveStatements(db: D1Database, row: ReviewRow, ctx: ApproveContext): D1PreparedStatement[] {
+export function approveStatements(row: ReviewRow, ctx: ApproveContext): Sql[] {
   const { now } = ctx;
-  const guard = reviewOpenGuard(db, row.id, now - ctx.reviewTimeoutSeconds * 1000);
+  const open = reviewOpenGuard(row.id, now - ctx.reviewTimeoutSeconds * 1000);
+  const member = memberById(row.member_id);
   if (row.type === "earn") {
     return [
-      guard,
-      db
-        .prepare(
-          `UPDATE transactions SET status = CASE WHEN available_at IS NOT NULL AND available_at > ?2 THEN 'pending' ELSE 'posted' END,
-                  decided_at = ?2
-            WHERE id = ?1 AND status = 'review'`,
-        )
-        .bind(row.id, now),
-      ...earnEffects(db, {
+      open,
+      // Out of review: the earn names its lot now and settles now.
+      sql`UPDATE transactions SET status = CASE WHEN available_at IS NOT NULL AND available_at > ${now} THEN 'pending' ELSE 'posted' END,
+            decided_at = ${now}, lot_id = (SELECT COALESCE(MAX(id), 0) + 1 FROM lots), settled_at = ${settleTime(now)}
+          WHERE id = ${row.id} AND status = 'review'`,
+      ...earnEffects({
         txn: {
           id: row.id,
           type: "earn",
           status: "posted",
           partnerId: row.partner_id,
-          memberId: row.member_id,
+          member,
           points: row.points,
           direction: 1,
           occurredAt: row.booked_at,
@@ -103,45 +98,35 @@ export function approveStatements(db: D1Database, row: ReviewRow, ctx: ApproveCo
   if (row.expires_at !== null) {
     // A hold (capture: false): now an open hold, for the partner's hold TTL from the approval.
     return [
-      guard,
-      db
-        .prepare("UPDATE transactions SET status = 'held', expires_at = ?2 WHERE id = ?1 AND status = 'review'")
-        .bind(row.id, now + ctx.holdTtlSeconds * 1000),
+      open,
+      sql`UPDATE transactions SET status = 'held', expires_at = ${now + ctx.holdTtlSeconds * 1000} WHERE id = ${row.id} AND status = 'review'`,
     ];
   }
   return [
-    guard,
-    ...captureReservations(db, row.id, now, row.points, row.redeem_price_micros ?? 0),
-    postingsStatement(db, row.id, now, [
-      { account: account.held(row.member_id), points: `-(${movedSql(["capture", "release"])})` },
-      { account: account.redeemed(row.partner_id), points: movedSql(["capture"]) },
-      { account: account.member(row.member_id), points: movedSql(["release"]) },
+    open,
+    ...captureReservations(row.id, now, sql`${row.points}`),
+    transfersStatement(row.id, now, account.held(member), [
+      { account: account.redeemed(row.partner_id), points: moved(row.id, ["capture"]) },
+      { account: account.member(member), points: moved(row.id, ["release"]) },
     ]),
-    db
-      .prepare("UPDATE transactions SET status = 'posted', decided_at = ?2 WHERE id = ?1 AND status = 'review'")
-      .bind(row.id, now),
-    ...settlementAggregateStatements(db, row.id, now),
+    sql`UPDATE transactions SET status = 'posted', decided_at = ${now}, settled_at = ${settleTime(now)}
+        WHERE id = ${row.id} AND status = 'review'`,
   ];
 }
 
-export function rejectStatements(
-  db: D1Database,
-  row: Pick<ReviewRow, "id" | "type" | "member_id">,
-  now: number,
-): D1PreparedStatement[] {
-  const guard = reviewOpenGuard(db, row.id, Number.MIN_SAFE_INTEGER);
+export function rejectStatements(row: Pick<ReviewRow, "id" | "type" | "member_id">, now: number): Sql[] {
+  const open = reviewOpenGuard(row.id, Number.MIN_SAFE_INTEGER);
   // A burn's statuses are review, held, posted or voided (partner-api.md §5): a rejected burn is
   // voided. An earn has no such list; a rejected earn is `rejected`.
-  const reject = db
-    .prepare("UPDATE transactions SET status = ?3, decided_at = ?2 WHERE id = ?1 AND status = 'review'")
-    .bind(row.id, now, row.type === "burn" ? "voided" : "rejected");
-  if (row.type === "earn") return [guard, reject];
+  const reject = sql`UPDATE transactions SET status = ${row.type === "burn" ? "voided" : "rejected"}, decided_at = ${now}
+    WHERE id = ${row.id} AND status = 'review'`;
+  if (row.type === "earn") return [open, reject];
+  const member = memberById(row.member_id);
   return [
-    guard,
-    releaseReservations(db, row.id, now),
-    postingsStatement(db, row.id, now, [
-      { account: account.held(row.member_id), points: `-(${movedSql(["release"])})` },
-      { account: account.member(row.member_id), points: movedSql(["release"]) },
+    open,
+    releaseReservations(row.id, now),
+    transfersStatement(row.id, now, account.held(member), [
+      { account: account.member(member), points: moved(row.id, ["release"]) },
     ]),
     reject,
   ];
@@ -150,7 +135,7 @@ export function rejectStatements(
 // ---- The operator's queue ----
 
 export interface ReviewListRow {
-  seq: number;
+  id: string;
   booked_at: number;
   txn: string;
   risk_rule_id: string | null;
@@ -158,22 +143,23 @@ export interface ReviewListRow {
   context_device: string | null;
 }
 
-/** Transactions in review, oldest first (a queue), keyset by (booked_at, seq). */
+/** Transactions in review, oldest first (a queue), keyset by (booked_at, id). */
 export async function listReviews(
   db: D1Database,
-  opts: { now: number; limit: number; after?: { bookedAt: number; seq: number }; partnerId?: string; type?: "earn" | "burn" },
+  opts: { now: number; limit: number; after?: { bookedAt: number; id: string }; partnerId?: string; type?: "earn" | "burn" },
 ): Promise<ReviewListRow[]> {
-  const result = await db
-    .prepare(
-      `SELECT t.seq, t.booked_at, ${sqlTransactionObject("t", "?1")} AS txn, t.risk_rule_id, t.context_ip, t.context_device
-         FROM transactions t
-        WHERE t.status = 'review' AND (?2 IS NULL OR (t.booked_at, t.seq) > (?2, ?3))
-          AND (?4 IS NULL OR t.partner_id = ?4) AND (?5 IS NULL OR t.type = ?5)
-        ORDER BY t.booked_at, t.seq LIMIT ?6`,
-    )
-    .bind(opts.now, opts.after?.bookedAt ?? null, opts.after?.seq ?? null, opts.partnerId ?? null, opts.type ?? null, opts.limit)
-    .all<ReviewListRow>();
-  return result.results;
+  const after = opts.after
+    ? sql`AND (t.booked_at > ${opts.after.bookedAt} OR (t.booked_at = ${opts.after.bookedAt} AND t.id > ${opts.after.id}))`
+    : raw("");
+  const partner = opts.partnerId === undefined ? raw("") : sql`AND t.partner_id = ${opts.partnerId}`;
+  const type = opts.type === undefined ? raw("") : sql`AND t.type = ${opts.type}`;
+  return all<ReviewListRow>(
+    db,
+    sql`SELECT t.id, t.booked_at, ${transactionObject("t", opts.now)} AS txn, t.risk_rule_id, t.context_ip, t.context_device
+          FROM transactions t
+         WHERE t.status = 'review' ${after} ${partner} ${type}
+         ORDER BY t.booked_at, t.id LIMIT ${opts.limit}`,
+  );
 }
 
 // ---- The timeout job ----
@@ -185,17 +171,15 @@ export async function listReviews(
 export async function rejectTimedOutReviews(db: D1Database, now: number, max = 100): Promise<{ rejected: number }> {
   const settings = await coalitionSettings(db);
   const cutoff = now - settings.reviewTimeoutSeconds * 1000;
-  const { results } = await db
-    .prepare(
-      `SELECT id, type, member_id FROM transactions WHERE status = 'review' AND booked_at <= ?1
-        ORDER BY booked_at, seq LIMIT ?2`,
-    )
-    .bind(cutoff, max)
-    .all<Pick<ReviewRow, "id" | "type" | "member_id">>();
+  const due = await all<Pick<ReviewRow, "id" | "type" | "member_id">>(
+    db,
+    sql`SELECT id, type, member_id FROM transactions WHERE status = 'review' AND booked_at <= ${cutoff}
+         ORDER BY booked_at, id LIMIT ${max}`,
+  );
   let rejected = 0;
-  for (const row of results) {
+  for (const row of due) {
     try {
-      await db.batch(rejectStatements(db, row, now));
+      await runBatch(db, rejectStatements(row, now));
       rejected++;
     } catch (error) {
       if (guardViolated(error) !== "review_not_open") throw error;

@@ -3,8 +3,8 @@ import { auditStatement } from "../audit/log";
 import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
-import { idempotent } from "../http/idempotency";
 import { decodeCursor, page } from "../http/pagination";
+import { runKeyedWrite } from "../http/runner";
 import {
   errorResponses,
   IDEMPOTENCY_ERRORS,
@@ -244,14 +244,14 @@ export const riskRoutes: RouteModule = (r) => {
       const { limit, cursor, partner_id, type } = c.req.valid("query");
       const db = c.env.DB;
       const now = c.get("now");
-      const position = decodeCursor(cursor, ["b", "s"]);
-      const after = position === undefined ? undefined : { bookedAt: Number(position.b), seq: Number(position.s) };
-      if (after && !(Number.isSafeInteger(after.bookedAt) && Number.isSafeInteger(after.seq))) throw badCursor();
+      const position = decodeCursor(cursor, ["b", "i"]);
+      const after = position === undefined ? undefined : { bookedAt: Number(position.b), id: String(position.i) };
+      if (after && !Number.isSafeInteger(after.bookedAt)) throw badCursor();
       const [settings, rows] = await Promise.all([
         coalitionSettings(db),
         listReviews(db, { now, limit: limit + 1, after, partnerId: partner_id, type }),
       ]);
-      const result = page(rows, limit, (row) => ({ b: row.booked_at, s: row.seq }));
+      const result = page(rows, limit, (row) => ({ b: row.booked_at, i: row.id }));
       return c.json(
         {
           data: result.data.map((row) => ({
@@ -291,15 +291,16 @@ export const riskRoutes: RouteModule = (r) => {
         ),
       },
     }),
-    async (c) => {
+    (c) => {
       const { transaction_id } = c.req.valid("param");
       const { decision } = c.req.valid("json");
       const db = c.env.DB;
-      const now = c.get("now");
       const sub = c.get("operator").sub;
-      return idempotent(c, "operator", async () => {
-        const [row, settings] = await Promise.all([getReviewTransaction(db, transaction_id), coalitionSettings(db)]);
+      // A review decision reads the transaction first (two round trips; not on a partner's path).
+      return runKeyedWrite(c, "operator", async ({ catalogue, now }) => {
+        const row = await getReviewTransaction(db, transaction_id);
         if (!row) throw new ApiError("review_not_found", `no earn or burn ${transaction_id}`, "transaction_id");
+        const settings = catalogue.settings;
         const timedOut = row.booked_at <= now - settings.reviewTimeoutSeconds * 1000;
         if (row.status !== "review" || (decision === "approve" && timedOut)) {
           throw new ApiError(
@@ -309,23 +310,17 @@ export const riskRoutes: RouteModule = (r) => {
               : `this transaction is not in review (${row.status})`,
           );
         }
-        let statements: D1PreparedStatement[];
-        if (decision === "approve") {
-          const partner = await db
-            .prepare("SELECT hold_ttl_seconds FROM partners WHERE id = ?1")
-            .bind(row.partner_id)
-            .first<{ hold_ttl_seconds: number }>();
-          statements = approveStatements(db, row, {
-            now,
-            expiryMonths: settings.expiryMonths,
-            reviewTimeoutSeconds: settings.reviewTimeoutSeconds,
-            holdTtlSeconds: partner?.hold_ttl_seconds ?? 900,
-          });
-        } else {
-          statements = rejectStatements(db, row, now);
-        }
+        const statements =
+          decision === "approve"
+            ? approveStatements(row, {
+                now,
+                expiryMonths: settings.expiryMonths,
+                reviewTimeoutSeconds: settings.reviewTimeoutSeconds,
+                holdTtlSeconds: catalogue.partners.get(row.partner_id)?.holdTtlSeconds ?? 900,
+              })
+            : rejectStatements(row, now);
         statements.push(
-          auditStatement(db, {
+          auditStatement({
             at: now,
             actor: sub,
             action: `review.${decision}`,
@@ -339,7 +334,7 @@ export const riskRoutes: RouteModule = (r) => {
             },
           }),
         );
-        return { status: 200, statements, body: transactionJson(row.id, now) };
+        return { status: 200, statements, response: transactionJson(row.id, now) };
       });
     },
   );

@@ -1,5 +1,14 @@
+import { join, raw, type Sql, sql } from "../db/sql-template";
 import { ApiError } from "../http/errors";
-import { type ApplicableRule, applicableRules, type Check, countersOf, type RiskRequest } from "./evaluate";
+import {
+  type ApplicableRule,
+  applicableRules,
+  type Check,
+  type CounterRef,
+  countersOf,
+  MEMBER_SUBJECT,
+  type RiskRequest,
+} from "./evaluate";
 import { formatIp, normalizedIp } from "./ip";
 import type { RiskRule, RuleSet } from "./rules";
 import { bucketExpiresAt, bucketOf, windowBuckets } from "./window";
@@ -15,59 +24,31 @@ import { bucketExpiresAt, bucketOf, windowBuckets } from "./window";
  *     order and inserts the first tripped rule's position into `risk_guard`, whose CHECK
  *     constraint `risk_rule_<position>` aborts the batch. These go before the ledger's
  *     statements, so risk runs before the balance and funding checks.
- *  2. `statusSql`: the transaction's status, `review` when a review rule trips.
+ *  2. `status`: the transaction's status, `review` when a review rule trips.
  *  3. `after`: a transaction sent to review records its rule and a risk event.
  * Each window check reads at most BUCKETS_PER_WINDOW + 1 counter rows (./window.ts); distinct
- * members cost one lookup and up to three row writes. Nothing scans history.
- *
- * Values are inlined as SQL literals (numbers are integers; strings via `sqlText`), because the
- * status expression lives inside the ledger's INSERT, whose parameters are taken.
+ * members cost one lookup and up to three row writes. Nothing scans history. The member (the
+ * subject of member rules, and its age) is SQL: the batch resolves it.
  */
 
-/** A SQL literal for any string: quoted when printable ASCII, else a hex blob cast to TEXT. */
-export function sqlText(s: string): string {
-  if (/^[\x20-\x7e]*$/.test(s)) return `'${s.replaceAll("'", "''")}'`;
-  const hex = Array.from(new TextEncoder().encode(s), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `CAST(X'${hex}' AS TEXT)`;
-}
-
-function sqlInteger(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new RangeError(`not an exact integer: ${n}`);
-  return String(n);
-}
-
-/** The window sum of one check's metric, this request's increments included. */
-function windowSumSql(check: Extract<Check, { type: "window" }>, now: number): string {
-  const { first, last } = windowBuckets(check.counter.spec, now);
-  return `(SELECT COALESCE(SUM(${check.metric}), 0) FROM risk_counters
-     WHERE counter = ${sqlText(check.counter.key)} AND subject = ${sqlText(check.counter.subject)}
-       AND bucket BETWEEN ${sqlInteger(first)} AND ${sqlInteger(last)})`;
-}
-
-/** SQL boolean: the rule trips (any of its checks). */
-export function ruleTripsSql(rule: ApplicableRule, now: number): string {
-  const parts = rule.checks.map((c) =>
-    c.type === "static" ? (c.trips ? "1" : "0") : `${windowSumSql(c, now)} > ${sqlInteger(c.max)}`,
-  );
-  return parts.length === 0 ? "0" : parts.map((p) => `(${p})`).join(" OR ");
-}
-
 export interface RiskPlanOptions {
-  /** SQL expression of the member the request is about (distinct-member counting); may be NULL in SQL (then nothing is counted as a member). */
-  memberSql: string;
+  /** SQL of the member the request is about; may be NULL in SQL (then nothing is counted as a member). */
+  member: Sql;
   /** SQL condition: the request is one to check at all (an enrolment that creates nothing is not). Default: always. */
-  onlyIf?: string;
+  onlyIf?: Sql;
+  /** SQL of the member's age in ms, for rules with `member_age_below_seconds` decided in the batch. */
+  memberAge?: Sql;
 }
 
 export interface RiskPlan {
   /** The rules the request was checked against (rule-set order). */
   rules: readonly ApplicableRule[];
   /** Statements to put before the write they guard: the counters, then the deny guard. */
-  before: D1PreparedStatement[];
-  /** For `insertTransaction`: `review` when a review rule trips, else the planned status (?4). Undefined when no review rule applies. */
-  statusSql: string | undefined;
-  /** Statements after the transaction's insert (binds ?1 = its id): the review's rule and event. */
-  after(txnId: string, event: RiskEventContext): D1PreparedStatement[];
+  before: Sql[];
+  /** The transaction's status: `review` when a review rule trips, else `planned`. Undefined when no review rule applies. */
+  status(planned: string): Sql | undefined;
+  /** Statements after the transaction's insert: the review's rule and event. */
+  after(txnId: string, event: RiskEventContext): Sql[];
 }
 
 /** What a risk event records about the request, besides the rule and the transaction. */
@@ -75,7 +56,7 @@ export interface RiskEventContext {
   at: number;
   appliesTo: RiskRequest["kind"];
   partnerId: string;
-  memberId?: string | null;
+  member?: Sql;
   memberRef?: string | null;
   points?: number | null;
   ip: string;
@@ -83,94 +64,115 @@ export interface RiskEventContext {
   requestId?: string | null;
 }
 
-/** Builds the risk statements of one request. With no rule that can trip, every part is empty. */
-export function planRisk(db: D1Database, set: RuleSet, req: RiskRequest, opts: RiskPlanOptions): RiskPlan {
-  const rules = applicableRules(set, req);
-  const onlyIf = opts.onlyIf ?? "1";
-  const before: D1PreparedStatement[] = [];
-  const counters = countersOf(rules);
+function subjectSql(subject: string, o: RiskPlanOptions): Sql {
+  return subject === MEMBER_SUBJECT ? o.member : sql`${subject}`;
+}
 
-  if (counters.length > 0) {
-    const rows = counters.map(({ counter }) => {
-      const bucket = bucketOf(counter.spec, req.now);
-      return `(${sqlText(counter.key)}, ${sqlText(counter.subject)}, ${sqlInteger(bucket)}, ${sqlInteger(bucketExpiresAt(counter.spec, bucket))})`;
-    });
-    before.push(
-      db.prepare(
-        `INSERT INTO risk_counters (counter, subject, bucket, count, points, members, expires_at)
-         SELECT column1, column2, column3, 1, ${sqlInteger(req.points)}, 0, column4 FROM (VALUES ${rows.join(", ")}) WHERE ${onlyIf}
-         ON CONFLICT (counter, subject, bucket) DO UPDATE SET count = count + 1, points = points + excluded.points`,
-      ),
-    );
-  }
-  for (const { counter, distinct } of counters) {
-    if (!distinct) continue;
-    // The member is counted once, in the bucket of its latest touch: moved out of an older bucket, into this one.
-    const bucket = bucketOf(counter.spec, req.now);
-    const k = sqlText(counter.key);
-    const s = sqlText(counter.subject);
-    const m = opts.memberSql;
-    const b = sqlInteger(bucket);
-    const exp = sqlInteger(bucketExpiresAt(counter.spec, bucket));
-    before.push(
-      db.prepare(
-        `UPDATE risk_counters SET members = members - 1
-          WHERE counter = ${k} AND subject = ${s} AND ${onlyIf}
-            AND bucket = (SELECT bucket FROM risk_members WHERE counter = ${k} AND subject = ${s} AND member_id = ${m} AND bucket < ${b})`,
-      ),
-      db.prepare(
-        `INSERT INTO risk_counters (counter, subject, bucket, count, points, members, expires_at)
-         SELECT ${k}, ${s}, ${b}, 0, 0, 1, ${exp}
-          WHERE ${m} IS NOT NULL AND ${onlyIf}
-            AND NOT EXISTS (SELECT 1 FROM risk_members WHERE counter = ${k} AND subject = ${s} AND member_id = ${m} AND bucket = ${b})
-         ON CONFLICT (counter, subject, bucket) DO UPDATE SET members = members + 1`,
-      ),
-      db.prepare(
-        `INSERT INTO risk_members (counter, subject, member_id, bucket, expires_at)
-         SELECT ${k}, ${s}, ${m}, ${b}, ${exp} WHERE ${m} IS NOT NULL AND ${onlyIf}
-         ON CONFLICT (counter, subject, member_id) DO UPDATE SET bucket = excluded.bucket, expires_at = excluded.expires_at`,
-      ),
-    );
+/** SQL condition under which a rule (or its counter) applies at all: the member's age, when the batch decides it. */
+function ruleCondition(rule: Pick<ApplicableRule, "memberYoungerThanMs">, o: RiskPlanOptions): Sql {
+  if (rule.memberYoungerThanMs === undefined) return raw("1");
+  if (!o.memberAge) throw new Error("a rule on the member's age needs the member's age");
+  return sql`(${o.memberAge} < ${rule.memberYoungerThanMs})`;
+}
+
+/** The window sum of one check's metric, this request's increments included. */
+function windowSum(check: Extract<Check, { type: "window" }>, now: number, o: RiskPlanOptions): Sql {
+  const { first, last } = windowBuckets(check.counter.spec, now);
+  return sql`(SELECT COALESCE(SUM(${raw(check.metric)}), 0) FROM risk_counters
+     WHERE counter = ${check.counter.key} AND subject = ${subjectSql(check.counter.subject, o)}
+       AND bucket BETWEEN ${first} AND ${last})`;
+}
+
+/** SQL boolean: the rule trips (any of its checks, under its condition). */
+export function ruleTrips(rule: ApplicableRule, now: number, o: RiskPlanOptions): Sql {
+  const parts = rule.checks.map((c) =>
+    c.type === "static" ? raw(c.trips ? "1" : "0") : sql`${windowSum(c, now, o)} > ${c.max}`,
+  );
+  const any =
+    parts.length === 0
+      ? raw("0")
+      : join(
+          parts.map((p) => sql`(${p})`),
+          " OR ",
+        );
+  return sql`(${ruleCondition(rule, o)} AND (${any}))`;
+}
+
+function counterStatements(counter: CounterRef, distinct: boolean, condition: Sql, req: RiskRequest, o: RiskPlanOptions): Sql[] {
+  const onlyIf = sql`${o.onlyIf ?? raw("1")} AND ${condition}`;
+  const bucket = bucketOf(counter.spec, req.now);
+  const expires = bucketExpiresAt(counter.spec, bucket);
+  const k = counter.key;
+  const s = subjectSql(counter.subject, o);
+  const out = [
+    sql`INSERT INTO risk_counters (counter, subject, bucket, count, points, members, expires_at)
+      SELECT ${k}, ${s}, ${bucket}, 1, ${req.points}, 0, ${expires} WHERE ${s} IS NOT NULL AND ${onlyIf}
+      ON CONFLICT (counter, subject, bucket) DO UPDATE SET count = count + 1, points = points + excluded.points`,
+  ];
+  if (!distinct) return out;
+  // The member is counted once, in the bucket of its latest touch: moved out of an older bucket, into this one.
+  const m = o.member;
+  return [
+    ...out,
+    sql`UPDATE risk_counters SET members = members - 1
+      WHERE counter = ${k} AND subject = ${s} AND ${onlyIf}
+        AND bucket = (SELECT bucket FROM risk_members WHERE counter = ${k} AND subject = ${s} AND member_id = ${m} AND bucket < ${bucket})`,
+    sql`INSERT INTO risk_counters (counter, subject, bucket, count, points, members, expires_at)
+      SELECT ${k}, ${s}, ${bucket}, 0, 0, 1, ${expires}
+       WHERE ${m} IS NOT NULL AND ${onlyIf}
+         AND NOT EXISTS (SELECT 1 FROM risk_members WHERE counter = ${k} AND subject = ${s} AND member_id = ${m} AND bucket = ${bucket})
+      ON CONFLICT (counter, subject, bucket) DO UPDATE SET members = members + 1`,
+    sql`INSERT INTO risk_members (counter, subject, member_id, bucket, expires_at)
+      SELECT ${k}, ${s}, ${m}, ${bucket}, ${expires} WHERE ${m} IS NOT NULL AND ${onlyIf}
+      ON CONFLICT (counter, subject, member_id) DO UPDATE SET bucket = excluded.bucket, expires_at = excluded.expires_at`,
+  ];
+}
+
+/** Builds the risk statements of one request. With no rule that can trip, every part is empty. */
+export function planRisk(set: RuleSet, req: RiskRequest, o: RiskPlanOptions): RiskPlan {
+  const rules = applicableRules(set, req);
+  const before: Sql[] = [];
+  for (const { counter, distinct } of countersOf(rules)) {
+    // Rules that share a counter share its key, age condition included.
+    const owner = rules.find((r) => r.checks.some((c) => c.type === "window" && c.counter.key === counter.key));
+    before.push(...counterStatements(counter, distinct, owner ? ruleCondition(owner, o) : raw("1"), req, o));
   }
 
   const deny = rules.filter((r) => r.rule.action === "deny");
   if (deny.length > 0) {
-    const cases = deny.map((r) => `WHEN ${ruleTripsSql(r, req.now)} THEN ${sqlInteger(r.position)}`).join(" ");
+    const cases = join(
+      deny.map((r) => sql`WHEN ${ruleTrips(r, req.now, o)} THEN ${r.position}`),
+      " ",
+    );
     before.push(
-      db.prepare(
-        `INSERT INTO risk_guard (slot) SELECT slot FROM (SELECT CASE ${cases} END AS slot) WHERE slot IS NOT NULL AND ${onlyIf}`,
-      ),
+      sql`INSERT INTO risk_guard (slot) SELECT slot FROM (SELECT CASE ${cases} END AS slot) WHERE slot IS NOT NULL AND ${o.onlyIf ?? raw("1")}`,
     );
   }
 
   const review = rules.filter((r) => r.rule.action === "review");
-  const statusSql =
+  const status = (planned: string) =>
     review.length === 0
       ? undefined
-      : `CASE WHEN ${review.map((r) => `(${ruleTripsSql(r, req.now)})`).join(" OR ")} THEN 'review' ELSE ?4 END`;
-  const after = (txnId: string, event: RiskEventContext): D1PreparedStatement[] => {
+      : sql`CASE WHEN ${join(
+          review.map((r) => ruleTrips(r, req.now, o)),
+          " OR ",
+        )} THEN 'review' ELSE ${planned} END`;
+  const after = (txnId: string, event: RiskEventContext): Sql[] => {
     if (review.length === 0) return [];
-    const which = review.map((r) => `WHEN ${ruleTripsSql(r, req.now)} THEN ${sqlText(r.rule.id)}`).join(" ");
+    const which = join(
+      review.map((r) => sql`WHEN ${ruleTrips(r, req.now, o)} THEN ${r.rule.id}`),
+      " ",
+    );
     return [
-      db.prepare(`UPDATE transactions SET risk_rule_id = CASE ${which} END WHERE id = ?1 AND status = 'review'`).bind(txnId),
-      db
-        .prepare(
-          `INSERT INTO risk_events (at, rule_id, action, applies_to, partner_id, member_id, member_ref, transaction_id, points, ip, device_id, request_id)
-           SELECT ?2, risk_rule_id, 'review', ?3, partner_id, member_id, ?4, id, points, ?5, ?6, ?7
-             FROM transactions WHERE id = ?1 AND status = 'review'`,
-        )
-        .bind(
-          txnId,
-          event.at,
-          event.appliesTo,
-          event.memberRef ?? null,
-          eventIp(event.ip),
-          event.deviceId ?? null,
-          event.requestId ?? null,
-        ),
+      sql`UPDATE transactions SET risk_rule_id = CASE ${which} END WHERE id = ${txnId} AND status = 'review'`,
+      sql`INSERT INTO risk_events (at, rule_id, action, applies_to, partner_id, member_id, member_ref, transaction_id, points, ip,
+          device_id, request_id)
+        SELECT ${event.at}, risk_rule_id, 'review', ${event.appliesTo}, partner_id, member_id, ${event.memberRef ?? null}, id, points,
+               ${eventIp(event.ip)}, ${event.deviceId ?? null}, ${event.requestId ?? null}
+          FROM transactions WHERE id = ${txnId} AND status = 'review'`,
     ];
   };
-  return { rules, before, statusSql, after };
+  return { rules, before, status, after };
 }
 
 /** The deny rule whose guard aborted a batch of this plan, or undefined for any other failure. */
@@ -188,24 +190,11 @@ function eventIp(ip: string): string {
 }
 
 /** A decline's entry in the risk event log. */
-export function declineEventStatement(db: D1Database, rule: RiskRule, event: RiskEventContext): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO risk_events (at, rule_id, action, applies_to, partner_id, member_id, member_ref, transaction_id, points, ip, device_id, request_id)
-       VALUES (?1, ?2, 'deny', ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10)`,
-    )
-    .bind(
-      event.at,
-      rule.id,
-      event.appliesTo,
-      event.partnerId,
-      event.memberId ?? null,
-      event.memberRef ?? null,
-      event.points ?? null,
-      eventIp(event.ip),
-      event.deviceId ?? null,
-      event.requestId ?? null,
-    );
+export function declineEvent(rule: RiskRule, event: RiskEventContext): Sql {
+  return sql`INSERT INTO risk_events (at, rule_id, action, applies_to, partner_id, member_id, member_ref, transaction_id, points, ip,
+      device_id, request_id)
+    VALUES (${event.at}, ${rule.id}, 'deny', ${event.appliesTo}, ${event.partnerId}, ${event.member ?? null}, ${event.memberRef ?? null},
+            NULL, ${event.points ?? null}, ${eventIp(event.ip)}, ${event.deviceId ?? null}, ${event.requestId ?? null})`;
 }
 
 export function riskDeclinedError(rule: RiskRule): ApiError {
@@ -213,16 +202,15 @@ export function riskDeclinedError(rule: RiskRule): ApiError {
 }
 
 /**
- * For `Outcome.onCommitError` (src/http/idempotency.ts): a batch aborted by this plan's deny guard
+ * For `WritePlan.onFailure` (src/http/runner.ts): a batch aborted by this plan's deny guard
  * becomes the stored `422 risk_declined`, committed with its risk event.
  */
-export function riskCommitError(
-  db: D1Database,
+export function riskFailure(
   plan: Pick<RiskPlan, "rules">,
   event: RiskEventContext,
-): (error: unknown) => { error: ApiError; statements: D1PreparedStatement[] } | undefined {
+): (error: unknown) => { error: ApiError; statements: Sql[] } | undefined {
   return (error) => {
     const rule = declinedBy(plan, error);
-    return rule ? { error: riskDeclinedError(rule), statements: [declineEventStatement(db, rule, event)] } : undefined;
+    return rule ? { error: riskDeclinedError(rule), statements: [declineEvent(rule, event)] } : undefined;
   };
 }

@@ -1,4 +1,4 @@
-import { auditStatement } from "../audit/log";
+import { auditPrepared } from "../audit/log";
 import { type RiskRule, type RuleSet, ruleSetFromText } from "./rules";
 
 /** The rule set in D1 (table risk_rule_set, one row) and the risk event log (risk_events). */
@@ -40,7 +40,7 @@ export async function replaceRuleSet(db: D1Database, rules: RiskRule[], actor: s
     db
       .prepare("UPDATE risk_rule_set SET rules = ?1, version = version + 1, updated_at = ?2, updated_by = ?3 WHERE id = 1")
       .bind(JSON.stringify(rules), now, actor),
-    auditStatement(db, {
+    auditPrepared(db, {
       at: now,
       actor,
       action: "risk_rules.replace",

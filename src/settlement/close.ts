@@ -1,6 +1,7 @@
-import { guardStatement, guardViolated } from "../db/guard";
+import { guard, guardViolated } from "../db/guard";
 import { randomToken } from "../db/ids";
 import { sqlInt } from "../db/sql";
+import { prepare, sql } from "../db/sql-template";
 import type { Env } from "../env";
 import type { PartnerRow } from "../partners/store";
 import { BUCKET_MS, CLOSED_THROUGH_SQL, closedThrough, nextBoundary, periodId, readConfig } from "./periods";
@@ -255,17 +256,16 @@ async function fundingPositions(db: D1Database): Promise<FundingPositions> {
  * from. Then nothing of this batch commits and the close decides again.
  */
 function closeFundingGuard(db: D1Database, id: string, token: string, funding: string): D1PreparedStatement {
-  return guardStatement(
+  return prepare(
     db,
-    "close_funding_moved",
-    `EXISTS (SELECT 1 FROM settlement_reports WHERE id = ?1 AND close_token = ?2) AND EXISTS (
-       SELECT 1 FROM partners p JOIN json_each(?3) f ON p.id = json_extract(f.value, '$.id')
-        WHERE (json_extract(f.value, '$.set_off') > 0 AND p.exposure_micros < json_extract(f.value, '$.set_off'))
-           OR (json_extract(f.value, '$.top_up') < 0 AND p.prepaid_balance_micros < -json_extract(f.value, '$.top_up'))
-           OR (json_extract(f.value, '$.payout') < 0 AND p.payout_due_micros < -json_extract(f.value, '$.payout')))`,
-    id,
-    token,
-    funding,
+    guard(
+      "close_funding_moved",
+      sql`EXISTS (SELECT 1 FROM settlement_reports WHERE id = ${id} AND close_token = ${token}) AND EXISTS (
+         SELECT 1 FROM partners p JOIN json_each(${funding}) f ON p.id = json_extract(f.value, '$.id')
+          WHERE (json_extract(f.value, '$.set_off') > 0 AND p.exposure_micros < json_extract(f.value, '$.set_off'))
+             OR (json_extract(f.value, '$.top_up') < 0 AND p.prepaid_balance_micros < -json_extract(f.value, '$.top_up'))
+             OR (json_extract(f.value, '$.payout') < 0 AND p.payout_due_micros < -json_extract(f.value, '$.payout')))`,
+    ),
   );
 }
 
@@ -275,6 +275,8 @@ export async function storedReport(db: D1Database, id: string): Promise<string |
 }
 
 const GROUP = "kind, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros";
+/** Entries are keyed by (issuer, time): a time range is read per issuer (every partner and the operator). */
+const ISSUERS = "(SELECT id FROM partners UNION ALL SELECT 'operator')";
 const ENTRY_COLUMNS = `kind, issuer_id, COALESCE(redeemer_id, '') AS redeemer_id, issue_price_micros, redeem_price_micros,
   points, 1 AS lines`;
 
@@ -300,8 +302,8 @@ export async function sumRange(db: D1Database, start: number, end: number): Prom
     .prepare(
       `SELECT ${GROUP}, SUM(points) AS points, SUM(lines) AS lines FROM (
          SELECT ${GROUP}, points, lines FROM settlement_aggregates WHERE bucket >= ?1 AND bucket < ?2
-         UNION ALL SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE at >= ?3 AND at < ?4
-         UNION ALL SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE at >= ?5 AND at < ?6)
+         UNION ALL SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE issuer_id IN ${ISSUERS} AND at >= ?3 AND at < ?4
+         UNION ALL SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE issuer_id IN ${ISSUERS} AND at >= ?5 AND at < ?6)
        GROUP BY ${GROUP} ORDER BY ${GROUP}`,
     )
     .bind(full[0], full[1], head[0], head[1], tail[0], tail[1])

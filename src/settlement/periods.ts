@@ -1,3 +1,5 @@
+import { raw, type Sql, sql } from "../db/sql-template";
+
 /**
  * Settlement periods (economics.md "Settlement"): daily, weekly (ISO weeks, from Monday) or
  * monthly, at a fixed UTC offset (UTC unless configured). A period runs from where the previous
@@ -22,9 +24,13 @@ export interface SettlementConfig {
 export const BUCKET_MS = 15 * 60 * 1000;
 const DAY_MS = 86_400_000;
 
-/** End of the last closed period: no booking settles before it. */
+/**
+ * End of the last closed period: no booking settles before it. The settlement triggers of
+ * migrations/0007_one_batch.sql repeat this expression (test/settlement/units.test.ts checks).
+ */
 export const CLOSED_THROUGH_SQL =
   "COALESCE((SELECT MAX(end_at) FROM settlement_periods), (SELECT origin FROM settlement_config WHERE id = 1))";
+export const CLOSED_THROUGH: Sql = raw(CLOSED_THROUGH_SQL);
 
 export async function readConfig(db: D1Database): Promise<SettlementConfig> {
   const row = await db
@@ -74,14 +80,16 @@ export function nextBoundary(t: number, config: Pick<SettlementConfig, "period" 
   }
 }
 
-/** SQL of scheduledStart for the integer expression `t` (config columns of `c`, offset in ms `off`). */
-function sqlScheduledStart(t: string, c: string, off: string): string {
+/** SQL of scheduledStart for the integer expression `t` (config columns of `c`). */
+function scheduledStartSql(t: Sql): Sql {
   // CAST: a bound JS number may arrive as REAL, and the divisions below must be integer ones.
-  const local = `(CAST((${t}) AS INTEGER) + ${off})`;
-  const day = `(${local} / ${DAY_MS})`;
-  return `CASE ${c}.period
-    WHEN 'daily' THEN ${local} - (${local} % ${DAY_MS}) - ${off}
-    WHEN 'weekly' THEN (${day} - ((${day} + 3) % 7)) * ${DAY_MS} - ${off}
+  const off = raw("(c.utc_offset_minutes * 60000)");
+  const local = sql`(CAST((${t}) AS INTEGER) + ${off})`;
+  const day = sql`(${local} / ${raw(String(DAY_MS))})`;
+  const dayMs = raw(String(DAY_MS));
+  return sql`CASE c.period
+    WHEN 'daily' THEN ${local} - (${local} % ${dayMs}) - ${off}
+    WHEN 'weekly' THEN (${day} - ((${day} + 3) % 7)) * ${dayMs} - ${off}
     ELSE unixepoch(datetime(${local} / 1000, 'unixepoch', 'start of month')) * 1000 - ${off} END`;
 }
 
@@ -89,12 +97,11 @@ function sqlScheduledStart(t: string, c: string, off: string): string {
  * SQL: the id of the settlement period in which time `t` settles (a closed one, or the open one
  * it will belong to). `t` must be an integer expression; it is evaluated more than once.
  */
-export function sqlPeriodIdAt(t: string): string {
-  const off = "(c.utc_offset_minutes * 60000)";
-  return `(SELECT CASE WHEN (${t}) < ct.v
+export function periodIdAt(t: Sql): Sql {
+  return sql`(SELECT CASE WHEN (${t}) < ct.v
       THEN (SELECT p.id FROM settlement_periods p WHERE p.start_at <= (${t}) AND p.end_at > (${t}))
-      ELSE 'stl_' || strftime('%Y%m%dT%H%M%SZ', MAX(${sqlScheduledStart(t, "c", off)}, ct.v) / 1000, 'unixepoch') END
-    FROM settlement_config c, (SELECT ${CLOSED_THROUGH_SQL} AS v) ct WHERE c.id = 1)`;
+      ELSE 'stl_' || strftime('%Y%m%dT%H%M%SZ', MAX(${scheduledStartSql(t)}, ct.v) / 1000, 'unixepoch') END
+    FROM settlement_config c, (SELECT ${CLOSED_THROUGH} AS v) ct WHERE c.id = 1)`;
 }
 
 /** The period's id, from its start: `stl_20261123T000000Z`. */

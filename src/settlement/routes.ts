@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { auditStatement } from "../audit/log";
+import { auditPrepared } from "../audit/log";
 import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
@@ -167,13 +167,15 @@ export const settlementPartnerRoutes: RouteModule = (r) => {
       const partnerId = c.get("partner").id;
       const [period, statement] = await Promise.all([getPeriod(db, id), getStatementText(db, id, partnerId)]);
       if (!period || statement === null) throw notFound();
-      const position = decodeCursor(cursor, ["at", "id"]);
-      const after = position ? { at: Number(position.at), id: Number(position.id) } : undefined;
-      if (after && !(Number.isSafeInteger(after.at) && Number.isSafeInteger(after.id))) {
+      const position = decodeCursor(cursor, ["at", "t", "s", "i"]);
+      const after = position
+        ? { at: Number(position.at), txn: String(position.t), src: String(position.s), srcId: Number(position.i) }
+        : undefined;
+      if (after && !(Number.isSafeInteger(after.at) && Number.isSafeInteger(after.srcId))) {
         throw new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
       }
       const rows = await listLines(db, partnerId, period, limit + 1, after);
-      const result = page(rows, limit, (last) => ({ at: last.at, id: last.id }));
+      const result = page(rows, limit, (last) => ({ at: last.at, t: last.txn_id, s: last.src, i: last.src_id }));
       return c.json(
         { data: result.data.map((row) => lineJson(row, partnerId, c.env.SETTLEMENT_CURRENCY)), next_cursor: result.next_cursor },
         200,
@@ -372,7 +374,7 @@ export const settlementOperatorRoutes: RouteModule = (r) => {
                grace_seconds = COALESCE(?3, grace_seconds), updated_at = ?4 WHERE id = 1`,
           )
           .bind(body.period ?? null, body.utc_offset_minutes ?? null, body.grace_seconds ?? null, now),
-        auditStatement(db, {
+        auditPrepared(db, {
           at: now,
           actor: c.get("operator").sub,
           action: "settlement.configure",

@@ -1,3 +1,4 @@
+import { all, raw, sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
 import { formatDecimal } from "../rates/decimal";
 import { fromMicros } from "../rates/micros";
@@ -51,8 +52,9 @@ export async function listReportSummaries(
 }
 
 export interface LineRow {
-  id: number;
   txn_id: string;
+  src: string;
+  src_id: number;
   txn_type: string;
   kind: EntryKind;
   issuer_id: string;
@@ -87,35 +89,42 @@ export interface LineJson {
 const STATEMENT_KINDS =
   "'issue', 'reverse_issue', 'take_back', 'unexpire', 'repaid_returned', 'debt_repaid', 'redeem', 'restore'";
 
+/** Where a page of lines starts: after this entry, in the order (settled_at, transaction, source) descending. */
+export interface LinePosition {
+  at: number;
+  txn: string;
+  src: string;
+  srcId: number;
+}
+
 /**
  * The lines of a partner's statement: every entry of the period in which it is the issuer
  * (issues, reversals of them, take-backs, debt repaid to it, its points redeemed anywhere) or
- * the redeemer, newest first, keyset-paginated by (settled_at, id).
+ * the redeemer, newest first, keyset-paginated by (settled_at, transaction, source).
  */
 export async function listLines(
   db: D1Database,
   partnerId: string,
   period: PeriodRow,
   limit: number,
-  cursor?: { at: number; id: number },
+  cursor?: LinePosition,
 ): Promise<LineRow[]> {
-  const after = "(?4 IS NULL OR e.at < ?4 OR (e.at = ?4 AND e.id < ?5))";
-  const { results } = await db
-    .prepare(
-      `SELECT x.*, t.booked_at, t.original_id, t.original_period_id FROM (
-         SELECT * FROM (SELECT e.* FROM settlement_entries e
-                         WHERE e.issuer_id = ?1 AND e.at >= ?2 AND e.at < ?3 AND ${after} AND e.kind IN (${STATEMENT_KINDS})
-                         ORDER BY e.at DESC, e.id DESC LIMIT ?6)
-         UNION
-         SELECT * FROM (SELECT e.* FROM settlement_entries e
-                         WHERE e.redeemer_id = ?1 AND e.at >= ?2 AND e.at < ?3 AND ${after} AND e.kind IN ('redeem', 'restore')
-                         ORDER BY e.at DESC, e.id DESC LIMIT ?6)) AS x
-         JOIN transactions t ON t.id = x.txn_id
-        ORDER BY x.at DESC, x.id DESC LIMIT ?6`,
-    )
-    .bind(partnerId, period.start_at, period.end_at, cursor?.at ?? null, cursor?.id ?? 0, limit)
-    .all<LineRow>();
-  return results;
+  const after = cursor
+    ? sql`AND (e.at, e.txn_id, e.src, e.src_id) < (${cursor.at}, ${cursor.txn}, ${cursor.src}, ${cursor.srcId})`
+    : raw("");
+  const range = sql`e.at >= ${period.start_at} AND e.at < ${period.end_at} ${after}`;
+  const order = raw("ORDER BY e.at DESC, e.txn_id DESC, e.src DESC, e.src_id DESC");
+  return all<LineRow>(
+    db,
+    sql`SELECT x.*, t.booked_at, t.original_id, t.original_period_id FROM (
+      SELECT * FROM (SELECT e.* FROM settlement_entries e
+                      WHERE e.issuer_id = ${partnerId} AND ${range} AND e.kind IN (${raw(STATEMENT_KINDS)}) ${order} LIMIT ${limit})
+      UNION
+      SELECT * FROM (SELECT e.* FROM settlement_entries e
+                      WHERE e.redeemer_id = ${partnerId} AND ${range} AND e.kind IN ('redeem', 'restore') ${order} LIMIT ${limit})) AS x
+      JOIN transactions t ON t.id = x.txn_id
+     ORDER BY x.at DESC, x.txn_id DESC, x.src DESC, x.src_id DESC LIMIT ${limit}`,
+  );
 }
 
 /** A line as the partner sees it: exact amounts (never rounded) and its part in the statement's figures. */
@@ -135,7 +144,7 @@ export function lineJson(row: LineRow, partnerId: string, currency: string): Lin
   }
   const scale = minorUnits(currency);
   return {
-    id: `sle_${row.id}`,
+    id: `sle_${row.txn_id.replace(/^txn_/, "")}.${row.src}.${row.src_id}`,
     transaction_id: row.txn_id,
     transaction_type: row.txn_type,
     kind: row.kind,

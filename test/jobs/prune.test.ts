@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { NONCE_GENERATION_MS } from "../../src/auth/admission";
 import { pruneIdempotencyKeys, pruneRequestNonces } from "../../src/jobs/prune";
 import { createPartner } from "../support/exchange";
 import { runScheduledJobs } from "../support/jobs";
@@ -8,20 +9,22 @@ const db = () => env.DB;
 const count = async (table: string) => (await db().prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())?.n ?? 0;
 
 describe("pruning jobs", () => {
-  it("the scheduled handler prunes jti records past their retention, and only those", async () => {
+  it("the scheduled handler prunes jti records past their retention (whole generations), and only those", async () => {
     const now = Date.now();
+    const insert = (jti: string, expiresAt: number) =>
+      db()
+        .prepare("INSERT INTO request_nonces (gen, partner_id, jti, expires_at) VALUES (?1, 'p', ?2, ?3)")
+        .bind(Math.floor(expiresAt / NONCE_GENERATION_MS), jti, expiresAt);
     await db().batch([
       db().prepare("DELETE FROM request_nonces"),
-      db()
-        .prepare("INSERT INTO request_nonces (partner_id, jti, expires_at) VALUES ('p', 'old-0000000000000', ?)")
-        .bind(now - 1),
-      db()
-        .prepare("INSERT INTO request_nonces (partner_id, jti, expires_at) VALUES ('p', 'new-0000000000000', ?)")
-        .bind(now + 600_000),
+      insert("old-0000000000000", now - NONCE_GENERATION_MS - 1),
+      // Expired, but in the current generation: pruned with it, a little later (kept at least its retention).
+      insert("lapsed-000000000", Math.floor(now / NONCE_GENERATION_MS) * NONCE_GENERATION_MS),
+      insert("new-0000000000000", now + 600_000),
     ]);
     await runScheduledJobs(now);
-    const left = await db().prepare("SELECT jti FROM request_nonces").all<{ jti: string }>();
-    expect(left.results.map((r) => r.jti)).toEqual(["new-0000000000000"]);
+    const left = await db().prepare("SELECT jti FROM request_nonces ORDER BY jti").all<{ jti: string }>();
+    expect(left.results.map((r) => r.jti)).toEqual(["lapsed-000000000", "new-0000000000000"]);
   });
 
   it("a pruned jti is usable again only after its retention (a live one still answers replayed_request)", async () => {
@@ -36,9 +39,10 @@ describe("pruning jobs", () => {
     expect((await send()).status).toBe(200);
     expect((await send()).status).toBe(401);
     // Once its retention has passed and the job pruned it, the jti may be seen again.
+    const past = Date.now() - NONCE_GENERATION_MS - 1;
     await db()
-      .prepare("UPDATE request_nonces SET expires_at = ?1 WHERE jti = ?2")
-      .bind(Date.now() - 1, jti)
+      .prepare("UPDATE request_nonces SET expires_at = ?1, gen = ?2 WHERE jti = ?3")
+      .bind(past, Math.floor(past / NONCE_GENERATION_MS), jti)
       .run();
     await runScheduledJobs();
     expect(await db().prepare("SELECT 1 FROM request_nonces WHERE jti = ?").bind(jti).first()).toBeNull();
@@ -51,9 +55,9 @@ describe("pruning jobs", () => {
     await db()
       .prepare(
         `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250)
-         INSERT INTO request_nonces (partner_id, jti, expires_at) SELECT 'p', 'jti-' || i, ?1 - i FROM n`,
+         INSERT INTO request_nonces (gen, partner_id, jti, expires_at) SELECT (?1 - i) / ${NONCE_GENERATION_MS}, 'p', 'jti-' || i, ?1 - i FROM n`,
       )
-      .bind(now)
+      .bind(now - NONCE_GENERATION_MS)
       .run();
     expect((await pruneRequestNonces(db(), now, 50, 3)).deleted).toBe(150);
     expect(await count("request_nonces")).toBe(100);
@@ -68,12 +72,12 @@ describe("pruning jobs", () => {
       db().prepare("DELETE FROM idempotency_keys"),
       db()
         .prepare(
-          "INSERT INTO idempotency_keys (scope, key, request_hash, state, claim_token, claimed_at, created_at) VALUES ('p', 'old', 'h', 'done', 't', ?1, ?1)",
+          "INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body, created_at) VALUES ('p', 'old', 'h', 201, '{}', ?1)",
         )
         .bind(now - 31 * day),
       db()
         .prepare(
-          "INSERT INTO idempotency_keys (scope, key, request_hash, state, claim_token, claimed_at, created_at) VALUES ('p', 'young', 'h', 'done', 't', ?1, ?1)",
+          "INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body, created_at) VALUES ('p', 'young', 'h', 201, '{}', ?1)",
         )
         .bind(now - 29 * day),
     ]);

@@ -137,7 +137,7 @@ describe("burns", () => {
     const { p, ref, memberId, earnId } = await memberWith(100);
     const before = {
       txns: await countTransactions(memberId),
-      postings: await sql("SELECT COUNT(*) AS n FROM postings"),
+      transfers: await sql("SELECT COUNT(*) AS n FROM transfers"),
       movements: await sql("SELECT COUNT(*) AS n FROM lot_movements"),
       balance: (await balance(p, ref)).points,
     };
@@ -145,7 +145,7 @@ describe("burns", () => {
     expectError(await hold(p, ref, 101), 422, "insufficient_points");
     expect({
       txns: await countTransactions(memberId),
-      postings: await sql("SELECT COUNT(*) AS n FROM postings"),
+      transfers: await sql("SELECT COUNT(*) AS n FROM transfers"),
       movements: await sql("SELECT COUNT(*) AS n FROM lot_movements"),
       balance: (await balance(p, ref)).points,
     }).toEqual(before);

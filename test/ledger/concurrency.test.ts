@@ -51,7 +51,7 @@ describe("concurrency (acceptance criteria)", () => {
     const txns = await sql<{ id: string }>("SELECT id FROM transactions WHERE member_id = ?", memberId);
     expect(txns).toHaveLength(1);
     expect(await sql("SELECT COUNT(*) AS n FROM lots WHERE member_id = ?", memberId)).toEqual([{ n: 1 }]);
-    expect(await sql("SELECT COUNT(*) AS n FROM postings WHERE txn_id = ?", txns[0]!.id)).toEqual([{ n: 2 }]);
+    expect(await sql("SELECT COUNT(*) AS n FROM transfers WHERE txn_id = ?", txns[0]!.id)).toEqual([{ n: 1 }]);
     expect((await balance(p, ref)).points.available).toBe(42);
     // After the storm, the key replays the one answer.
     const later = await p.client.post("/v1/earn", body, { idempotencyKey: key });

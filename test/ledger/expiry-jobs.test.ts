@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { checkInvariants } from "../support/invariants";
 import { runScheduledJobs } from "../support/jobs";
-import { balance, burn, earn, enrol, expectOk, partnerWithCard, sql } from "../support/ledger";
+import { accountBalance, balance, burn, earn, enrol, expectOk, partnerWithCard, sql } from "../support/ledger";
 import {
   type Balance,
   capture,
@@ -21,12 +21,12 @@ afterEach(async () => {
 });
 
 async function breakage(): Promise<number> {
-  return (await sql<{ points: number }>("SELECT points FROM account_balances WHERE account = 'breakage'"))[0]?.points ?? 0;
+  return accountBalance("breakage");
 }
 
 async function expiryTransactions(memberId: string) {
   return sql<{ id: string; type: string; status: string; points: number; partner_id: string }>(
-    "SELECT id, type, status, points, partner_id FROM transactions WHERE member_id = ? AND type = 'expiry' ORDER BY seq",
+    "SELECT id, type, status, points, partner_id FROM transactions WHERE member_id = ? AND type = 'expiry' ORDER BY booked_at, id",
     memberId,
   );
 }

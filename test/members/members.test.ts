@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ApiResult } from "../../src/client/partner-client";
-import { isIpAddress } from "../../src/members/routes";
+import { isIpAddress } from "../../src/members/schemas";
 import { enrolMember, resolveMember } from "../../src/members/store";
 import { createPartner, type TestPartner } from "../support/exchange";
 

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { runBatch, sql } from "../../src/db/sql-template";
 import type { RiskRequest } from "../../src/risk/evaluate";
 import { compileRuleSet, type RiskRule } from "../../src/risk/rules";
-import { declinedBy, planRisk, sqlText } from "../../src/risk/sql";
+import { declinedBy, planRisk } from "../../src/risk/sql";
 import { pruneRiskCounters } from "../../src/risk/store";
 import { runScheduledJobs } from "../support/jobs";
 
@@ -30,10 +31,19 @@ const set = compileRuleSet(RULES);
 
 /** One checked request at `now`: the risk statements alone, in one batch. Declined or not, and the D1 rows it touched. */
 async function check(memberId: string, now: number, points = 1, deviceId = "dev-1", rules = set) {
-  const req: RiskRequest = { kind: "burn", partnerId: "p", memberAgeMs: 1e12, memberId, points, ip: "10.9.9.9", deviceId, now };
-  const plan = planRisk(db(), rules, req, { memberSql: sqlText(memberId) });
+  const req: RiskRequest = {
+    kind: "burn",
+    partnerId: "p",
+    memberAgeMs: 1e12,
+    hasMember: true,
+    points,
+    ip: "10.9.9.9",
+    deviceId,
+    now,
+  };
+  const plan = planRisk(rules, req, { member: sql`${memberId}` });
   try {
-    const results = await db().batch(plan.before);
+    const results = await runBatch(db(), plan.before);
     return {
       declined: undefined,
       read: results.reduce((n, r) => n + (r.meta.rows_read ?? 0), 0),

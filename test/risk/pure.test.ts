@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { applicableRules, counterKey, countersOf, type RiskRequest } from "../../src/risk/evaluate";
 import { cidrContains, formatIp, type Ip, ipSubjectKey, normalizedIp, normalizeIp, parseCidr, parseIp } from "../../src/risk/ip";
 import { compileRuleSet, type RiskRule, RiskRuleSetSchema, ruleProblems, ruleSetProblems } from "../../src/risk/rules";
-import { declinedBy, sqlText } from "../../src/risk/sql";
+import { declinedBy } from "../../src/risk/sql";
 import { BUCKETS_PER_WINDOW, bucketExpiresAt, bucketOf, maxOvercountMs, windowBuckets, windowSpec } from "../../src/risk/window";
 
 /** The pure parts of src/risk: IPs and CIDRs, window math, rule validation, which rules apply. */
@@ -269,7 +269,7 @@ describe("which rules apply", () => {
     kind: "earn",
     partnerId: "p1",
     memberAgeMs: 10_000,
-    memberId: "mbr_1",
+    hasMember: true,
     points: 100,
     ip: "203.0.113.7",
     now: 1_000_000,
@@ -321,10 +321,12 @@ describe("which rules apply", () => {
     expect(declinedBy(plan, new Error("CHECK constraint failed: insufficient_points"))).toBeUndefined();
   });
 
-  it("inlines any string as a safe SQL literal", () => {
-    expect(sqlText("d-1")).toBe("'d-1'");
-    expect(sqlText("it's")).toBe("'it''s'");
-    expect(sqlText("é\u0000")).toBe("CAST(X'c3a900' AS TEXT)");
+  it("a rule on the member's age, when only the batch knows the member, applies on a condition the SQL checks", () => {
+    const { memberAgeMs: _age, ...unknownAge } = req;
+    const rules = applicableRules(set, unknownAge);
+    expect(rules.map((r) => r.rule.id)).toEqual(["young-only", "big-txn", "mine", "blocked"]);
+    expect(rules[0]?.memberYoungerThanMs).toBe(5_000);
+    expect(rules[1]?.memberYoungerThanMs).toBeUndefined();
   });
 });
 
@@ -337,7 +339,7 @@ describe("bench support", () => {
       kind: "earn",
       partnerId: "p",
       memberAgeMs: 0,
-      memberId: "mbr_1",
+      hasMember: true,
       points: 58,
       ip: "2001:db8::1",
       deviceId: "d",

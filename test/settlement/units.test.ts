@@ -1,8 +1,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { first, sql } from "../../src/db/sql-template";
 import { csvField, csvRecords } from "../../src/settlement/csv";
 import { figure } from "../../src/settlement/money";
-import { nextBoundary, type PeriodKind, periodId, scheduledStart, sqlPeriodIdAt } from "../../src/settlement/periods";
+import {
+  CLOSED_THROUGH_SQL,
+  nextBoundary,
+  type PeriodKind,
+  periodId,
+  periodIdAt,
+  scheduledStart,
+} from "../../src/settlement/periods";
 
 const t = (s: string) => Date.parse(s);
 
@@ -78,13 +86,24 @@ describe("period schedule", () => {
       await env.DB.prepare("UPDATE settlement_config SET period = ?, utc_offset_minutes = ?").bind(period, offset).run();
       for (let k = 0; k < 60; k++) {
         const at = origin + k * 29 * 3_600_000 + 61_000;
-        const sqlId = await env.DB.prepare(`SELECT ${sqlPeriodIdAt("?1")} AS id`)
-          .bind(at)
-          .first<{ id: string }>();
+        const sqlId = await first<{ id: string }>(env.DB, sql`SELECT ${periodIdAt(sql`${at}`)} AS id`);
         const expected = periodId(Math.max(scheduledStart(at, { period, utcOffsetMinutes: offset }), origin));
         expect({ period, offset, at, id: sqlId?.id }).toEqual({ period, offset, at, id: expected });
       }
     }
+  });
+});
+
+describe("the settlement triggers", () => {
+  it("stamp entries with the same 'end of the last closed period' as the code", async () => {
+    const { results } = await env.DB.prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ('settle_lot', 'settle_movement', 'settle_repayment', 'settle_reversal')",
+    ).all<{
+      name: string;
+      sql: string;
+    }>();
+    expect(results.map((r) => r.name).sort()).toEqual(["settle_lot", "settle_movement", "settle_repayment", "settle_reversal"]);
+    for (const r of results) expect(r.sql, r.name).toContain(CLOSED_THROUGH_SQL);
   });
 });
 
@@ -97,7 +116,12 @@ describe("period sums", () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
       return seed % n;
     };
-    const statements = [];
+    // Entries are read per issuer: the issuers are partners.
+    const statements = ["p0", "p1"].map((id) =>
+      env.DB.prepare(
+        "INSERT OR IGNORE INTO partners (id, name, funding_mode, created_at, updated_at) VALUES (?1, ?1, 'postpaid', 0, 0)",
+      ).bind(id),
+    );
     for (let i = 0; i < 300; i++) {
       const at = base + rnd(4 * 3_600_000);
       const kind = ["issue", "redeem", "expire"][rnd(3)] as string;

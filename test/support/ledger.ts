@@ -77,3 +77,13 @@ export async function sql<T = Record<string, unknown>>(query: string, ...binds: 
       .all<T>()
   ).results;
 }
+
+/** An account's balance: what its transfers brought in, less what they took out (src/ledger/transfers.ts). */
+export async function accountBalance(account: string): Promise<number> {
+  const [row] = await sql<{ points: number }>(
+    `SELECT COALESCE((SELECT SUM(points) FROM transfers WHERE to_account = ?1), 0)
+          - COALESCE((SELECT SUM(points) FROM transfers WHERE from_account = ?1), 0) AS points`,
+    account,
+  );
+  return row?.points ?? 0;
+}

@@ -1,0 +1,35 @@
+import { type Catalogue, type PartnerSettings, rateCardAt, StaleCatalogue } from "../../catalogue/catalogue";
+import { guard } from "../../db/guard";
+import { type Sql, sql } from "../../db/sql-template";
+import { ApiError } from "../../http/errors";
+import { Refusal } from "../../http/runner";
+import type { RateCard } from "../../rates/cards";
+import type { PointValue } from "../render";
+
+/** What the ledger's commands share: the caller's settings and card, the member guard, the point value. */
+
+/** The caller's settings; a catalogue without the caller is stale (its key verified, so it exists). */
+export function partnerSettings(cat: Catalogue, partnerId: string): PartnerSettings {
+  const partner = cat.partners.get(partnerId);
+  if (!partner) throw new StaleCatalogue(`partner ${partnerId} is not in the cached catalogue`);
+  return partner;
+}
+
+/** member_not_found when the partner's ref names no member (the first business answer of a write about one). */
+export function memberGuard(member: Sql): Sql {
+  return guard("member_not_found", sql`${member} IS NULL`);
+}
+
+export function requireCard(cat: Catalogue, partnerId: string, now: number, before: Sql[]): RateCard {
+  const card = rateCardAt(cat, partnerId, now);
+  if (!card) throw new Refusal(new ApiError("no_rate_card", "this partner has no rate card in force"), before);
+  return card;
+}
+
+/** What one point is worth at this partner: its first burn unit's value per point. */
+export function pointValue(card: RateCard | undefined): PointValue | undefined {
+  const burn = card?.burn[0];
+  return burn ? { unit: burn.unit, units: burn.valuePerPoint.units, scale: burn.valuePerPoint.scale } : undefined;
+}
+
+export const MAX_POINTS = 1_000_000_000_000;

@@ -1,0 +1,37 @@
+import { rateCardAt } from "../../catalogue/catalogue";
+import { sql } from "../../db/sql-template";
+import type { CommandContext, WritePlan } from "../../http/runner";
+import { memberOfTransaction } from "../member";
+import { transactionWithBalanceJson } from "../render";
+import { leftToReverse, reversalStatements } from "../reversal";
+import { newTransactionId } from "../transactions";
+import { pointValue } from "./common";
+
+/** `POST /v1/transactions/{id}/reversals` (partner-api.md §5): reverse an earn or a burn, all or `points`. */
+export interface ReversalInput {
+  partnerId: string;
+  originalId: string;
+  points: number | null;
+  reason: string | null;
+}
+
+export function planReversal(input: ReversalInput, { catalogue, now }: CommandContext): WritePlan {
+  const reversalId = newTransactionId();
+  return {
+    status: 201,
+    statements: reversalStatements({ reversalId, ...input, now }),
+    response: transactionWithBalanceJson(
+      reversalId,
+      memberOfTransaction(reversalId),
+      now,
+      pointValue(rateCardAt(catalogue, input.partnerId, now)),
+    ),
+    describe: {
+      transaction_not_found: { message: "no earn or burn with this id was made by this partner", param: "id" },
+      // How much is left, as the batch found it.
+      nothing_to_reverse: {
+        message: sql`printf('%d points of this transaction are left to reverse', MAX(COALESCE(${leftToReverse(input.originalId)}, 0), 0))`,
+      },
+    },
+  };
+}
