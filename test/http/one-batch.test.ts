@@ -48,7 +48,7 @@ function counting(db: D1Database): D1Database {
 
 const countedEnv = () => ({ ...env, DB: counting(env.DB) });
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-const countedFetch = (request: Request) => app.fetch(request, countedEnv(), ctx);
+const countedFetch = async (request: Request): Promise<Response> => app.fetch(request, countedEnv(), ctx);
 
 function countedClient(p: TestPartner): PartnerClient {
   return new PartnerClient({ baseUrl: BASE_URL, credentials: p.credentials, fetch: countedFetch, maxRetries: 0 });
