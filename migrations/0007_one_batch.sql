@@ -64,12 +64,18 @@ DROP TABLE request_nonces;
 ALTER TABLE request_nonces_v2 RENAME TO request_nonces;
 
 -- 3. ------------------------------------------------------------------------------------------
+-- A successful write's response is stored as the values it was rendered from (a JSON array)
+-- and the number of its format (src/http/responses.ts), the answer and every replay rendered from
+-- them by the same code: the same bytes, at half the storage. Other responses (errors, the rarer
+-- writes) are stored as the text (format NULL). No index on time: the pruning job walks the key
+-- in chunks (src/jobs/prune.ts).
 CREATE TABLE idempotency_keys_v2 (
   scope TEXT NOT NULL,            -- partner id, or 'operator'
   key TEXT NOT NULL,
   request_hash TEXT NOT NULL,     -- hex of the first 16 bytes of SHA-256(method, target, body)
   response_status INTEGER NOT NULL,
-  response_body TEXT NOT NULL,    -- replayed byte for byte
+  format INTEGER,                 -- NULL: response_body is the text as sent
+  response_body TEXT NOT NULL,    -- the text, or the values of the format
   created_at INTEGER NOT NULL,
   PRIMARY KEY (scope, key)
 ) WITHOUT ROWID;
@@ -78,7 +84,12 @@ SELECT scope, key, substr(request_hash, 1, 32), response_status, response_body, 
   FROM idempotency_keys WHERE state = 'done';
 DROP TABLE idempotency_keys;
 ALTER TABLE idempotency_keys_v2 RENAME TO idempotency_keys;
-CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+-- Where a walking job left off (the idempotency records' pruning).
+CREATE TABLE job_cursors (
+  job TEXT PRIMARY KEY,
+  position TEXT NOT NULL
+) WITHOUT ROWID;
 
 -- 4. ------------------------------------------------------------------------------------------
 CREATE TABLE transactions_v2 (
@@ -161,7 +172,6 @@ CREATE TABLE settlement_entries_v2 (
   txn_id TEXT NOT NULL,
   src TEXT NOT NULL CHECK (src IN ('lot', 'movement', 'repayment', 'returned', 'reversal')),
   src_id INTEGER NOT NULL,                     -- lot, movement or repayment id; 0 for a reversal
-  txn_type TEXT NOT NULL,
   kind TEXT NOT NULL CHECK (kind IN ('issue', 'reverse_issue', 'take_back', 'unexpire', 'repaid_returned', 'debt_repaid', 'redeem', 'restore', 'expire', 'repay')),
   redeemer_id TEXT,
   points INTEGER NOT NULL CHECK (points <> 0),
@@ -172,9 +182,9 @@ CREATE TABLE settlement_entries_v2 (
 DROP TRIGGER settlement_entries_aggregate;
 DROP TRIGGER settlement_entries_no_update;
 DROP TRIGGER settlement_entries_no_delete;
-INSERT INTO settlement_entries_v2 (issuer_id, at, txn_id, src, src_id, txn_type, kind, redeemer_id, points, issue_price_micros,
+INSERT INTO settlement_entries_v2 (issuer_id, at, txn_id, src, src_id, kind, redeemer_id, points, issue_price_micros,
   redeem_price_micros)
-SELECT issuer_id, at, txn_id, src, CASE src WHEN 'reversal' THEN 0 ELSE src_id END, txn_type, kind, redeemer_id, points,
+SELECT issuer_id, at, txn_id, src, CASE src WHEN 'reversal' THEN 0 ELSE src_id END, kind, redeemer_id, points,
        issue_price_micros, redeem_price_micros
   FROM settlement_entries;
 DROP TABLE settlement_entries;
@@ -199,45 +209,44 @@ END;
 -- batch read its clock before a close that committed first (it settles in the next open period).
 -- (The same expression as CLOSED_THROUGH_SQL in src/settlement/periods.ts.)
 CREATE TRIGGER settle_lot AFTER INSERT ON lots WHEN NEW.points > 0 BEGIN
-  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, txn_type, kind, points, issue_price_micros)
+  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, kind, points, issue_price_micros)
   SELECT NEW.issuer_id,
          MAX(NEW.created_at, COALESCE((SELECT MAX(end_at) FROM settlement_periods), (SELECT origin FROM settlement_config WHERE id = 1))),
-         NEW.txn_id, 'lot', NEW.id, (SELECT type FROM transactions WHERE id = NEW.txn_id), 'issue', NEW.points, NEW.issue_price_micros;
+         NEW.txn_id, 'lot', NEW.id, 'issue', NEW.points, NEW.issue_price_micros;
 END;
 
 CREATE TRIGGER settle_movement AFTER INSERT ON lot_movements
 WHEN NEW.kind IN ('consume', 'capture', 'restore', 'take_back', 'unexpire', 'expire', 'repay') BEGIN
-  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, txn_type, kind, redeemer_id, points, issue_price_micros,
+  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, kind, redeemer_id, points, issue_price_micros,
     redeem_price_micros)
   SELECT NEW.issuer_id,
          MAX(NEW.at, COALESCE((SELECT MAX(end_at) FROM settlement_periods), (SELECT origin FROM settlement_config WHERE id = 1))),
-         NEW.txn_id, 'movement', NEW.id, (SELECT type FROM transactions WHERE id = NEW.txn_id),
+         NEW.txn_id, 'movement', NEW.id,
          CASE WHEN NEW.kind IN ('consume', 'capture') THEN 'redeem' ELSE NEW.kind END,
          NEW.redeemer_id, NEW.points, NEW.issue_price_micros, COALESCE(NEW.redeem_price_micros, 0);
 END;
 
 CREATE TRIGGER settle_repayment AFTER INSERT ON debt_repayments WHEN NEW.points <> 0 BEGIN
-  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, txn_type, kind, points, issue_price_micros)
+  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, kind, points, issue_price_micros)
   SELECT d.issuer_id,
          MAX(NEW.at, COALESCE((SELECT MAX(end_at) FROM settlement_periods), (SELECT origin FROM settlement_config WHERE id = 1))),
-         NEW.txn_id, 'repayment', NEW.id, (SELECT type FROM transactions WHERE id = NEW.txn_id), 'debt_repaid', NEW.points,
-         d.issue_price_micros
+         NEW.txn_id, 'repayment', NEW.id, 'debt_repaid', NEW.points, d.issue_price_micros
     FROM debts d WHERE d.id = NEW.debt_id;
   -- An earn reversal hands points that had repaid a debt back to that debt: taken back from the
   -- reversed earn's issuer (credited), charged again to the debt's issuer (above, negative).
-  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, txn_type, kind, points, issue_price_micros)
+  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, kind, points, issue_price_micros)
   SELECT e.partner_id,
          MAX(NEW.at, COALESCE((SELECT MAX(end_at) FROM settlement_periods), (SELECT origin FROM settlement_config WHERE id = 1))),
-         NEW.txn_id, 'returned', NEW.id, r.type, 'repaid_returned', -NEW.points, COALESCE(e.issue_price_micros, 0)
+         NEW.txn_id, 'returned', NEW.id, 'repaid_returned', -NEW.points, COALESCE(e.issue_price_micros, 0)
     FROM transactions r JOIN transactions e ON e.id = r.original_id
    WHERE r.id = NEW.txn_id AND NEW.points < 0 AND r.type = 'reversal';
 END;
 
 CREATE TRIGGER settle_reversal AFTER INSERT ON transactions WHEN NEW.type = 'reversal' BEGIN
-  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, txn_type, kind, points, issue_price_micros)
+  INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, kind, points, issue_price_micros)
   SELECT e.partner_id,
          MAX(NEW.booked_at, COALESCE((SELECT MAX(end_at) FROM settlement_periods), (SELECT origin FROM settlement_config WHERE id = 1))),
-         NEW.id, 'reversal', 0, 'reversal', 'reverse_issue', NEW.points, COALESCE(e.issue_price_micros, 0)
+         NEW.id, 'reversal', 0, 'reverse_issue', NEW.points, COALESCE(e.issue_price_micros, 0)
     FROM transactions e WHERE e.id = NEW.original_id AND e.type IN ('earn', 'adjustment');
 END;
 

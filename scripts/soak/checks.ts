@@ -1,3 +1,4 @@
+import { responseText } from "../../src/http/responses";
 import { ledgerInvariantViolations, type SqlQueryable } from "../../src/ledger/invariants";
 import { type Answer, describeAnswer, fromClientResult, networkFailure, operatorRequest } from "./api";
 import type { BankReport, BankTest } from "./bank-test";
@@ -252,12 +253,15 @@ async function ledgerChecks(bt: BankTest, db: SqlQueryable): Promise<void> {
 
 /** Each Idempotency-Key has one stored record, whose status and bytes are what its clients saw. */
 async function idempotencyChecks(bt: BankTest, db: SqlQueryable): Promise<void> {
-  const stored = await rows<{ scope: string; key: string; response_status: number; response_body: string }>(
-    db,
-    "SELECT scope, key, response_status, response_body FROM idempotency_keys WHERE key LIKE ?1",
-    `k-${bt.runId}-%`,
-  );
-  const byKey = new Map(stored.map((r) => [`${r.scope}\n${r.key}`, r]));
+  const stored = await rows<{
+    scope: string;
+    key: string;
+    response_status: number;
+    format: number | null;
+    response_body: string;
+  }>(db, "SELECT scope, key, response_status, format, response_body FROM idempotency_keys WHERE key LIKE ?1", `k-${bt.runId}-%`);
+  // A write's record holds the values its answer was rendered from: render them as the server does.
+  const byKey = new Map(stored.map((r) => [`${r.scope}\n${r.key}`, { ...r, response_body: responseText(r) }]));
   for (const g of bt.groups) {
     if (!g.final) continue;
     bt.tally("idempotency records = observed answers");

@@ -1,9 +1,10 @@
 import type { Context } from "hono";
 import { guard } from "../db/guard";
-import { type Sql, sql } from "../db/sql-template";
+import { isSql, type Sql, sql } from "../db/sql-template";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 import { rawJson } from "./raw-json";
+import { responseText } from "./responses";
 
 /**
  * partner-api.md §3. An Idempotency-Key's record is written by the batch that commits the request
@@ -59,11 +60,15 @@ export function unusedKeyGuard(k: IdempotencyKey): Sql {
   );
 }
 
-/** The record of a committed request: `body` is SQL that renders the response text. */
-export function storeResponse(k: IdempotencyKey, status: number, body: Sql, now: number): Sql {
-  return sql`INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body, created_at)
-    VALUES (${k.scope}, ${k.key}, ${k.hash}, ${status}, ${body}, ${now})
-    RETURNING response_status, response_body`;
+/** What a write stores of its response: the text (SQL rendering it), or the values of a format. */
+export type StoredResponse = Sql | { format: number; values: Sql };
+
+/** The record of a committed request, RETURNING what renders its answer. */
+export function storeResponse(k: IdempotencyKey, status: number, response: StoredResponse, now: number): Sql {
+  const [format, body] = isSql(response) ? [null, response] : [response.format, response.values];
+  return sql`INSERT INTO idempotency_keys (scope, key, request_hash, response_status, format, response_body, created_at)
+    VALUES (${k.scope}, ${k.key}, ${k.hash}, ${status}, ${format}, ${body}, ${now})
+    RETURNING response_status, format, response_body`;
 }
 
 /** The record of a business outcome, unless the key got one meanwhile (then that one stands). */
@@ -74,12 +79,14 @@ export function storeOutcome(k: IdempotencyKey, status: number, body: Sql, now: 
 }
 
 export function readRecord(k: IdempotencyKey): Sql {
-  return sql`SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE scope = ${k.scope} AND key = ${k.key}`;
+  return sql`SELECT request_hash, response_status, format, response_body FROM idempotency_keys
+    WHERE scope = ${k.scope} AND key = ${k.key}`;
 }
 
 export interface StoredRecord {
   request_hash: string;
   response_status: number;
+  format: number | null;
   response_body: string;
 }
 
@@ -89,5 +96,5 @@ export function answerFromRecord(k: IdempotencyKey, row: StoredRecord | undefine
   if (row.request_hash !== k.hash) {
     throw new ApiError("idempotency_key_reused", "this Idempotency-Key was used with a different request");
   }
-  return rawJson(row.response_body, row.response_status, ours ? {} : { [REPLAYED_HEADER]: "true" });
+  return rawJson(responseText(row), row.response_status, ours ? {} : { [REPLAYED_HEADER]: "true" });
 }

@@ -18,11 +18,13 @@ import {
   idempotencyKeyOf,
   readRecord,
   type StoredRecord,
+  type StoredResponse,
   storeOutcome,
   storeResponse,
   unusedKeyGuard,
 } from "./idempotency";
 import { rawJson } from "./raw-json";
+import { responseText } from "./responses";
 
 /**
  * Every write decided in one D1 batch. A command plans its write from the request and the
@@ -40,8 +42,8 @@ export interface WritePlan {
   status: number;
   /** The command's statements, guards included, in order. */
   statements: Sql[];
-  /** SQL of the response body text, evaluated after the statements. */
-  response: Sql;
+  /** SQL of the response body text, or of the values of a format (./responses.ts), evaluated after the statements. */
+  response: StoredResponse;
   /** A guard of this command answered in its own words (a message the state decides is SQL). */
   describe?: Partial<Record<GuardCode, { message?: Sql | string; param?: string }>>;
   /** The command's own failure (a risk decline): the stored error and what is committed with it. */
@@ -227,9 +229,11 @@ async function decide(
       const results = await runBatch(db, [...takeAdmission(c), ...frame(p, cat)]);
       admitted(c);
       report(c, results);
-      const row = results[results.length - 1]?.results?.[0] as { response_status: number; response_body: string } | undefined;
+      const row = results[results.length - 1]?.results?.[0] as
+        | { response_status: number; response_body: string; format: number | null }
+        | undefined;
       if (!row) throw new Error("a keyed write stored no response");
-      return rawJson(row.response_body, row.response_status);
+      return rawJson(responseText(row), row.response_status);
     } catch (error) {
       const code = guardViolated(error);
       if (code === "catalogue_stale" && attempt < MAX_STALE_RETRIES) {

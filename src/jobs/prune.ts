@@ -1,4 +1,5 @@
 import { NONCE_GENERATION_MS } from "../auth/admission";
+import { all, first, runBatch, sql } from "../db/sql-template";
 
 /** Bounded pruning jobs: each deletes at most `chunk` rows per statement and `maxChunks` per run. */
 export interface PruneResult {
@@ -39,20 +40,44 @@ export function pruneRequestNonces(db: D1Database, now: number, chunk = 500, max
   );
 }
 
-/** Idempotency records older than 30 days (kept at least that long, partner-api.md §3). */
-export function pruneIdempotencyKeys(
+/**
+ * Idempotency records older than 30 days (kept at least that long, partner-api.md §3). The records
+ * have no index on time (a write would pay a row for it): the job walks their key in chunks from
+ * where its last run stopped (`job_cursors`), deleting what is past retention, and starts over at
+ * the end. With `chunk` × `maxChunks` keys a run, a record lives its 30 days plus one lap.
+ */
+export async function pruneIdempotencyKeys(
   db: D1Database,
   now: number,
   retentionMs: number,
-  chunk = 500,
-  maxChunks = 20,
-): Promise<PruneResult> {
-  return pruneInChunks(
-    db,
-    `DELETE FROM idempotency_keys WHERE (scope, key) IN (
-       SELECT scope, key FROM idempotency_keys WHERE created_at <= ? ORDER BY created_at LIMIT ?)`,
-    [now - retentionMs],
-    chunk,
-    maxChunks,
-  );
+  chunk = 2_000,
+  maxChunks = 5,
+): Promise<PruneResult & { scanned: number }> {
+  const cutoff = now - retentionMs;
+  const saved = await first<{ position: string }>(db, sql`SELECT position FROM job_cursors WHERE job = ${PRUNE_JOB}`);
+  let from = saved ? (JSON.parse(saved.position) as { scope: string; key: string }) : { scope: "", key: "" };
+  let deleted = 0;
+  let scanned = 0;
+  for (let i = 0; i < maxChunks; i++) {
+    const window = await all<{ scope: string; key: string }>(
+      db,
+      sql`SELECT scope, key FROM idempotency_keys WHERE (scope, key) > (${from.scope}, ${from.key}) ORDER BY scope, key LIMIT ${chunk}`,
+    );
+    const last = window[window.length - 1];
+    // Past the last key: the next chunk starts over from the first.
+    const next = last && window.length === chunk ? last : { scope: "", key: "" };
+    const [removed] = await runBatch(db, [
+      sql`DELETE FROM idempotency_keys WHERE (scope, key) > (${from.scope}, ${from.key})
+            AND (${last === undefined} OR (scope, key) <= (${last?.scope ?? ""}, ${last?.key ?? ""})) AND created_at <= ${cutoff}`,
+      sql`INSERT INTO job_cursors (job, position) VALUES (${PRUNE_JOB}, ${JSON.stringify(next)})
+          ON CONFLICT (job) DO UPDATE SET position = excluded.position`,
+    ]);
+    deleted += removed?.meta.changes ?? 0;
+    scanned += window.length;
+    from = next;
+    if (window.length < chunk) break;
+  }
+  return { deleted, scanned };
 }
+
+const PRUNE_JOB = "prune-idempotency-keys";

@@ -58,10 +58,7 @@ function expiredHoldStatements(expired: Sql, now: number): Sql[] {
 export function burnStatements(plan: BurnPlan): Sql[] {
   const { txn } = plan;
   const now = txn.bookedAt;
-  const status = sql`(SELECT status FROM transactions WHERE id = ${txn.id})`;
-  const reserving = sql`${status} IN ('held', 'review')`;
-  const consuming = sql`${status} = 'posted'`;
-  const move = (kind: "consume" | "reserve", onlyIf: Sql) =>
+  const move = (kind: "consume" | "reserve", onlyIf?: Sql) =>
     takeFromLots({
       onlyIf,
       txnId: txn.id,
@@ -73,11 +70,28 @@ export function burnStatements(plan: BurnPlan): Sql[] {
       redeemPriceMicros: plan.redeemPriceMicros,
     });
   const taken = moved(txn.id, ["consume", "reserve"]);
-  return [
+  const guards = [
     ...voidExpiredHolds(txn.member, now),
     insertTransaction(txn, plan.status),
     guard("insufficient_points", sql`${available(txn.member, now)} < ${txn.points}`),
-    // Exactly one of the two applies, by the status the batch decided.
+  ];
+  if (!plan.status) {
+    // The status is the one planned: only its movement and its transfer.
+    const posted = txn.status === "posted";
+    return [
+      ...guards,
+      move(posted ? "consume" : "reserve"),
+      transfersStatement(txn.id, now, account.member(txn.member), [
+        { account: posted ? account.redeemed(plan.redeemerId) : account.held(txn.member), points: taken },
+      ]),
+    ];
+  }
+  // The risk rules decide the status in the batch: exactly one of the two applies.
+  const status = sql`(SELECT status FROM transactions WHERE id = ${txn.id})`;
+  const reserving = sql`${status} IN ('held', 'review')`;
+  const consuming = sql`${status} = 'posted'`;
+  return [
+    ...guards,
     move("consume", consuming),
     move("reserve", reserving),
     transfersStatement(txn.id, now, account.member(txn.member), [

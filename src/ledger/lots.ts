@@ -37,8 +37,10 @@ export function takeFromLots(a: TakeFromLots): Sql {
            ${a.redeemPriceMicros}, ${a.now}
       FROM (SELECT id, remaining, issuer_id, issue_price_micros, w.want,
                    COALESCE(SUM(remaining) OVER (ORDER BY expires_at, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-              FROM lots, (SELECT ${a.points} AS want) w WHERE member_id = ${a.member} AND ${spendable(a.now)})
-     WHERE before < want AND (${a.onlyIf ?? raw("1")})
+              FROM lots, (SELECT ${a.points} AS want) w
+             -- The condition is constant: SQLite checks it once, before reading any lot.
+             WHERE (${a.onlyIf ?? raw("1")}) AND member_id = ${a.member} AND ${spendable(a.now)})
+     WHERE before < want
      ORDER BY before`;
 }
 

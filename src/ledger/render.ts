@@ -123,6 +123,25 @@ export function balanceJson(member: Sql, now: number, value: PointValue | undefi
     FROM (SELECT ${available} AS available, ${pending} AS pending, ${held} AS held) b)`;
 }
 
+/**
+ * The values of `{ "transaction": …, "balance": … }` as one JSON array (TRANSACTION_WITH_BALANCE in
+ * ./render-values.ts renders them, in the order named there): what a write stores to replay.
+ */
+export function transactionWithBalanceValues(txnId: string, member: Sql, now: number, value: PointValue | undefined): Sql {
+  const { available, pending, held } = balanceParts(member, now);
+  const c = (column: string) => raw(`t.${column}`);
+  const time = (column: string) => sql`CASE WHEN ${c(column)} IS NULL THEN NULL ELSE ${timeText(c(column))} END`;
+  const valueText = value ? scaledText(sql`b.available * ${sqlInt(value.units)}`, value.scale) : raw("NULL");
+  return sql`(SELECT json_array(
+      t.id, t.type, ${statusAt("t", now)}, t.points, t.captured_points, t.member_id, t.partner_id,
+      COALESCE((SELECT p.name FROM partners p WHERE p.id = t.partner_id), ${OPERATOR_PARTNER_NAME}),
+      t.order_ref, t.amount_value, t.amount_unit, t.rate, t.multiplier, t.rate_card_id, t.original_id, t.original_period_id,
+      t.reason, ${timeText(c("occurred_at"))}, ${timeText(c("booked_at"))}, ${time("available_at")}, ${time("expires_at")},
+      ${member}, b.available, b.pending, b.held, json(${expiringJson(member, now)}), ${valueText}, ${value?.unit ?? null},
+      ${timeText(sql`${now}`)})
+    FROM transactions t, (SELECT ${available} AS available, ${pending} AS pending, ${held} AS held) b WHERE t.id = ${txnId})`;
+}
+
 /** `{ "transaction": …, "balance": … }`, the answer of every earn, burn, capture, void and reversal. */
 export function transactionWithBalanceJson(txnId: string, member: Sql, now: number, value: PointValue | undefined): Sql {
   return sql`(SELECT json_object(

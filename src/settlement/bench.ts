@@ -76,10 +76,9 @@ export async function generateSettlementLoad(
       db
         .prepare(
           `${rowsCte}
-           INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, txn_type, kind, redeemer_id, points, issue_price_micros,
+           INSERT INTO settlement_entries (issuer_id, at, txn_id, src, src_id, kind, redeemer_id, points, issue_price_micros,
              redeem_price_micros)
-           SELECT issuer, at, 'txn_bench_' || s, 'lot', -s, CASE WHEN issue THEN 'earn' ELSE 'burn' END,
-                  CASE WHEN issue THEN 'issue' ELSE 'redeem' END, CASE WHEN issue THEN NULL ELSE redeemer END, points, 10000,
+           SELECT issuer, at, 'txn_bench_' || s, 'lot', -s, CASE WHEN issue THEN 'issue' ELSE 'redeem' END, CASE WHEN issue THEN NULL ELSE redeemer END, points, 10000,
                   CASE WHEN issue THEN 0 ELSE 8000 END FROM gen`,
         )
         .bind(...binds),

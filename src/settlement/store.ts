@@ -55,7 +55,6 @@ export interface LineRow {
   txn_id: string;
   src: string;
   src_id: number;
-  txn_type: string;
   kind: EntryKind;
   issuer_id: string;
   redeemer_id: string | null;
@@ -63,6 +62,8 @@ export interface LineRow {
   issue_price_micros: number;
   redeem_price_micros: number;
   at: number;
+  /** The transaction's type (from its row). */
+  type: string;
   booked_at: number;
   original_id: string | null;
   original_period_id: string | null;
@@ -116,7 +117,7 @@ export async function listLines(
   const order = raw("ORDER BY e.at DESC, e.txn_id DESC, e.src DESC, e.src_id DESC");
   return all<LineRow>(
     db,
-    sql`SELECT x.*, t.booked_at, t.original_id, t.original_period_id FROM (
+    sql`SELECT x.*, t.type, t.booked_at, t.original_id, t.original_period_id FROM (
       SELECT * FROM (SELECT e.* FROM settlement_entries e
                       WHERE e.issuer_id = ${partnerId} AND ${range} AND e.kind IN (${raw(STATEMENT_KINDS)}) ${order} LIMIT ${limit})
       UNION
@@ -146,7 +147,7 @@ export function lineJson(row: LineRow, partnerId: string, currency: string): Lin
   return {
     id: `sle_${row.txn_id.replace(/^txn_/, "")}.${row.src}.${row.src_id}`,
     transaction_id: row.txn_id,
-    transaction_type: row.txn_type,
+    transaction_type: row.type,
     kind: row.kind,
     issuer: row.issuer_id,
     redeemer: row.redeemer_id,

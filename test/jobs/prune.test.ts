@@ -85,4 +85,26 @@ describe("pruning jobs", () => {
     const left = await db().prepare("SELECT key FROM idempotency_keys").all<{ key: string }>();
     expect(left.results.map((r) => r.key)).toEqual(["young"]);
   });
+
+  it("walks the idempotency records in chunks from where it stopped, and starts over at the end", async () => {
+    const now = Date.now();
+    const day = 24 * 3600 * 1000;
+    await db().prepare("DELETE FROM idempotency_keys").run();
+    await db()
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25)
+         INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body, created_at)
+         SELECT 'p', printf('k%02d', i), 'h', 201, '{}', CASE WHEN i % 2 = 0 THEN ?1 ELSE ?2 END FROM n`,
+      )
+      .bind(now - 31 * day, now - day)
+      .run();
+    // 10 keys a run: k01..k10, then k11..k20, then k21..k25 and over again.
+    expect(await pruneIdempotencyKeys(db(), now, 30 * day, 10, 1)).toEqual({ deleted: 5, scanned: 10 });
+    expect(await count("idempotency_keys")).toBe(20);
+    expect(await pruneIdempotencyKeys(db(), now, 30 * day, 10, 1)).toEqual({ deleted: 5, scanned: 10 });
+    expect(await pruneIdempotencyKeys(db(), now, 30 * day, 10, 1)).toEqual({ deleted: 2, scanned: 5 });
+    expect(await count("idempotency_keys")).toBe(13);
+    // Over again from the first key: nothing old is left; every young record stays.
+    expect(await pruneIdempotencyKeys(db(), now, 30 * day, 10, 5)).toEqual({ deleted: 0, scanned: 13 });
+  });
 });

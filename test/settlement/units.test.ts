@@ -127,8 +127,8 @@ describe("period sums", () => {
       const kind = ["issue", "redeem", "expire"][rnd(3)] as string;
       statements.push(
         env.DB.prepare(
-          `INSERT INTO settlement_entries (txn_id, txn_type, src, src_id, kind, issuer_id, redeemer_id, points, issue_price_micros,
-             redeem_price_micros, at) VALUES (?, 'earn', 'lot', ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO settlement_entries (txn_id, src, src_id, kind, issuer_id, redeemer_id, points, issue_price_micros,
+             redeem_price_micros, at) VALUES (?, 'lot', ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).bind(
           `txn_sum_${i}`,
           -1_000_000 - i,

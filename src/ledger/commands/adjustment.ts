@@ -5,9 +5,9 @@ import type { CommandContext, WritePlan } from "../../http/runner";
 import { burnStatements } from "../burn";
 import { earnStatements } from "../earn";
 import { lotExpiry } from "../expiry-policy";
-import { memberById, memberOfTransaction } from "../member";
-import { transactionWithBalanceJson } from "../render";
+import { memberById } from "../member";
 import { newTransactionId } from "../transactions";
+import { transactionAnswer } from "./common";
 
 /** The operator pseudo-issuer (economics.md): adjustments are booked against it at a zero price. */
 export const OPERATOR_ISSUER = "operator";
@@ -60,7 +60,7 @@ export function planAdjustment(input: AdjustmentInput, { catalogue, now }: Comma
         detail: { points: input.points, reason: input.reason, transaction_id: txn.id },
       }),
     ],
-    response: transactionWithBalanceJson(txn.id, memberOfTransaction(txn.id), now, undefined),
+    response: transactionAnswer(txn.id, now, undefined),
     describe: { member_not_found: { message: `no member ${input.memberId}`, param: "member_id" } },
   };
 }

@@ -6,10 +6,9 @@ import { pointsForDiscount } from "../../rates/conversion";
 import { formatDecimal, parseDecimal } from "../../rates/decimal";
 import { ledgerRiskCheck } from "../../risk/check";
 import { burnStatements } from "../burn";
-import { memberOfRef, memberOfTransaction } from "../member";
-import { transactionWithBalanceJson } from "../render";
+import { memberOfRef } from "../member";
 import { newTransactionId } from "../transactions";
-import { MAX_POINTS, memberGuard, partnerSettings, pointValue, requireCard } from "./common";
+import { MAX_POINTS, memberGuard, partnerSettings, pointValue, requireCard, transactionAnswer } from "./common";
 
 /** `POST /v1/burns` (partner-api.md §5): redeem points, posted at once or held for a capture. */
 export interface BurnInput {
@@ -94,7 +93,7 @@ export function planBurn(input: BurnInput, { catalogue, now }: CommandContext): 
   return {
     status: 201,
     statements: [...before, ...risk.wrap(statements)],
-    response: transactionWithBalanceJson(txnId, memberOfTransaction(txnId), now, pointValue(card)),
+    response: transactionAnswer(txnId, now, pointValue(card)),
     onFailure: risk.onFailure,
   };
 }

@@ -2,9 +2,12 @@ import { type Catalogue, type PartnerSettings, rateCardAt, StaleCatalogue } from
 import { guard } from "../../db/guard";
 import { type Sql, sql } from "../../db/sql-template";
 import { ApiError } from "../../http/errors";
+import type { StoredResponse } from "../../http/idempotency";
+import { TRANSACTION_WITH_BALANCE } from "../../http/responses";
 import { Refusal } from "../../http/runner";
 import type { RateCard } from "../../rates/cards";
-import type { PointValue } from "../render";
+import { memberOfTransaction } from "../member";
+import { type PointValue, transactionWithBalanceValues } from "../render";
 
 /** What the ledger's commands share: the caller's settings and card, the member guard, the point value. */
 
@@ -33,3 +36,11 @@ export function pointValue(card: RateCard | undefined): PointValue | undefined {
 }
 
 export const MAX_POINTS = 1_000_000_000_000;
+
+/** A write's answer `{ transaction, balance }`, stored as its values (src/http/responses.ts format 1). */
+export function transactionAnswer(txnId: string, now: number, value: PointValue | undefined): StoredResponse {
+  return {
+    format: TRANSACTION_WITH_BALANCE,
+    values: transactionWithBalanceValues(txnId, memberOfTransaction(txnId), now, value),
+  };
+}

@@ -7,10 +7,9 @@ import { formatDecimal, fromInt, mul, parseDecimal } from "../../rates/decimal";
 import { ledgerRiskCheck } from "../../risk/check";
 import { earnStatements } from "../earn";
 import { lotExpiry } from "../expiry-policy";
-import { memberOfRef, memberOfTransaction } from "../member";
-import { transactionWithBalanceJson } from "../render";
+import { memberOfRef } from "../member";
 import { newTransactionId } from "../transactions";
-import { MAX_POINTS, memberGuard, partnerSettings, pointValue, requireCard } from "./common";
+import { MAX_POINTS, memberGuard, partnerSettings, pointValue, requireCard, transactionAnswer } from "./common";
 
 /** `POST /v1/earn` (partner-api.md §5): points for a purchase, by amount at the earn rate, or by points. */
 export interface EarnInput {
@@ -123,7 +122,7 @@ export function planEarn(input: EarnInput, { catalogue, now }: CommandContext): 
   return {
     status: 201,
     statements: [...before, ...risk.wrap(statements)],
-    response: transactionWithBalanceJson(txnId, memberOfTransaction(txnId), now, pointValue(card)),
+    response: transactionAnswer(txnId, now, pointValue(card)),
     onFailure: risk.onFailure,
   };
 }

@@ -1,9 +1,7 @@
 import { rateCardAt } from "../../catalogue/catalogue";
 import type { CommandContext, WritePlan } from "../../http/runner";
 import { captureStatements, voidStatements } from "../burn";
-import { memberOfTransaction } from "../member";
-import { transactionWithBalanceJson } from "../render";
-import { pointValue } from "./common";
+import { pointValue, transactionAnswer } from "./common";
 
 /**
  * `POST /v1/burns/{id}/capture` and `/void` (partner-api.md §5): the batch checks that the hold
@@ -19,12 +17,7 @@ function holdPlan(input: HoldInput, { catalogue, now }: CommandContext, statemen
   return {
     status: 200,
     statements,
-    response: transactionWithBalanceJson(
-      input.holdId,
-      memberOfTransaction(input.holdId),
-      now,
-      pointValue(rateCardAt(catalogue, input.partnerId, now)),
-    ),
+    response: transactionAnswer(input.holdId, now, pointValue(rateCardAt(catalogue, input.partnerId, now))),
     describe: { transaction_not_found: { message: "no burn with this id was made by this partner", param: "id" } },
   };
 }

@@ -1,11 +1,9 @@
 import { rateCardAt } from "../../catalogue/catalogue";
 import { sql } from "../../db/sql-template";
 import type { CommandContext, WritePlan } from "../../http/runner";
-import { memberOfTransaction } from "../member";
-import { transactionWithBalanceJson } from "../render";
 import { leftToReverse, reversalStatements } from "../reversal";
 import { newTransactionId } from "../transactions";
-import { pointValue } from "./common";
+import { pointValue, transactionAnswer } from "./common";
 
 /** `POST /v1/transactions/{id}/reversals` (partner-api.md §5): reverse an earn or a burn, all or `points`. */
 export interface ReversalInput {
@@ -20,12 +18,7 @@ export function planReversal(input: ReversalInput, { catalogue, now }: CommandCo
   return {
     status: 201,
     statements: reversalStatements({ reversalId, ...input, now }),
-    response: transactionWithBalanceJson(
-      reversalId,
-      memberOfTransaction(reversalId),
-      now,
-      pointValue(rateCardAt(catalogue, input.partnerId, now)),
-    ),
+    response: transactionAnswer(reversalId, now, pointValue(rateCardAt(catalogue, input.partnerId, now))),
     describe: {
       transaction_not_found: { message: "no earn or burn with this id was made by this partner", param: "id" },
       // How much is left, as the batch found it.
