@@ -265,6 +265,9 @@ CREATE TABLE guard (
   CONSTRAINT member_not_found CHECK (name <> 'member_not_found'),
   CONSTRAINT transaction_not_found CHECK (name <> 'transaction_not_found'),
   CONSTRAINT partner_not_found CHECK (name <> 'partner_not_found'),
+  CONSTRAINT partner_exists CHECK (name <> 'partner_exists'),
+  CONSTRAINT key_exists CHECK (name <> 'key_exists'),
+  CONSTRAINT key_not_found CHECK (name <> 'key_not_found'),
   -- A capture of more points than the hold holds: a 400 (the request, not the state, is wrong).
   CONSTRAINT capture_exceeds_hold CHECK (name <> 'capture_exceeds_hold'),
   CONSTRAINT insufficient_points CHECK (name <> 'insufficient_points'),

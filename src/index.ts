@@ -6,8 +6,12 @@ import { runScheduled } from "./jobs/scheduled";
 import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
 import { partnerFundingRoutes } from "./operator/partner-funding";
+import { partnerKeyRoutes } from "./operator/partner-keys";
 import { partnerRoutes } from "./operator/partners";
 import { rateCardRoutes } from "./operator/rate-cards";
+import { reviewRoutes } from "./operator/reviews";
+import { riskEventRoutes } from "./operator/risk-events";
+import { riskRuleRoutes } from "./operator/risk-rules";
 import { seedRoutes } from "./operator/seeds";
 import { activityRoutes } from "./partner-api/activity";
 import { balanceRoutes } from "./partner-api/balance";
@@ -20,7 +24,6 @@ import { quoteRoutes } from "./partner-api/quote";
 import { reversalRoutes } from "./partner-api/reversals";
 import { transactionRoutes } from "./partner-api/transactions";
 import { whoamiRoutes } from "./partner-api/whoami";
-import { riskRoutes } from "./risk/routes";
 import { settlementOperatorRoutes, settlementPartnerRoutes, settlementPublicRoutes } from "./settlement/routes";
 
 export const app = createApp({
@@ -40,11 +43,14 @@ export const app = createApp({
   ],
   operator: [
     partnerRoutes,
+    partnerKeyRoutes,
     partnerFundingRoutes,
     auditRoutes,
     rateCardRoutes,
     adjustmentRoutes,
-    riskRoutes,
+    riskRuleRoutes,
+    riskEventRoutes,
+    reviewRoutes,
     settlementOperatorRoutes,
     seedRoutes,
   ],

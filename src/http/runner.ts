@@ -157,6 +157,22 @@ export async function runWrite(
   }
 }
 
+/**
+ * An operator write that takes no Idempotency-Key (created once, by id), in one batch: a failed
+ * guard answers in the command's words (`describe`), anything else is ours (5xx).
+ */
+export async function runOperatorWrite(
+  c: Context<AppEnv>,
+  statements: Sql[],
+  describe: NonNullable<WritePlan["describe"]> = {},
+): Promise<D1Result[]> {
+  try {
+    return await runBatch(c.env.DB, statements);
+  } catch (error) {
+    throw answeredGuard(error, describe) ?? error;
+  }
+}
+
 export interface ReadPlan {
   statements: Sql[];
   answer: (results: D1Result[]) => Response | Promise<Response>;

@@ -3,7 +3,7 @@
  * `npm run bench` use:
  *
  * - `ledgerRiskCheck` (earn, burn) and `planEnrolment` (enrolment) put the rules' statements in
- *   the request's own batch; `riskRoutes` is the operator API; `rejectTimedOutReviews` and
+ *   the request's own batch; the operator API is in src/operator (risk-rules, risk-events, reviews); `rejectTimedOutReviews` and
  *   `pruneRiskCounters` are scheduled jobs.
  * - For the bench: `BENCH_EARN_RULES` is a rule set under which every earn updates and checks
  *   windowed counters (per member, device and IP, and distinct members per device), with limits
@@ -19,7 +19,6 @@ export { ledgerRiskCheck } from "./check";
 export { planEnrolment } from "./enrol";
 export { applicableRules, type RiskRequest } from "./evaluate";
 export { rejectTimedOutReviews } from "./reviews";
-export { riskRoutes } from "./routes";
 export { compileRuleSet, type RiskRule, RiskRuleSetSchema, type RuleSet } from "./rules";
 export { planRisk } from "./sql";
 export { loadRuleSet, pruneRiskCounters } from "./store";

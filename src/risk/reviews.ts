@@ -1,10 +1,13 @@
+import { auditStatement } from "../audit/log";
 import { guard, guardViolated } from "../db/guard";
 import { all, first, raw, runBatch, type Sql, sql } from "../db/sql-template";
+import { ApiError } from "../http/errors";
+import type { CommandContext, WritePlan } from "../http/runner";
 import { earnEffects } from "../ledger/earn";
 import { coalitionSettings, lotExpiry } from "../ledger/expiry-policy";
 import { captureReservations, moved, releaseReservations } from "../ledger/lots";
 import { memberById } from "../ledger/member";
-import { transactionObject } from "../ledger/render";
+import { transactionJson, transactionObject } from "../ledger/render";
 import { settleTime } from "../ledger/transactions";
 import { account, transfersStatement } from "../ledger/transfers";
 
@@ -130,6 +133,51 @@ export function rejectStatements(row: Pick<ReviewRow, "id" | "type" | "member_id
     ]),
     reject,
   ];
+}
+
+// ---- The operator's decision ----
+
+export interface ReviewDecision {
+  transactionId: string;
+  decision: "approve" | "reject";
+  actor: string;
+}
+
+/** `POST /admin/v1/reviews/{transaction_id}`: reads the transaction, then plans the decision's one batch, audited. */
+export async function planReviewDecision(
+  db: D1Database,
+  input: ReviewDecision,
+  { catalogue, now }: CommandContext,
+): Promise<WritePlan> {
+  const row = await getReviewTransaction(db, input.transactionId);
+  if (!row) throw new ApiError("review_not_found", `no earn or burn ${input.transactionId}`, "transaction_id");
+  const settings = catalogue.settings;
+  const timedOut = row.booked_at <= now - settings.reviewTimeoutSeconds * 1000;
+  if (row.status !== "review" || (input.decision === "approve" && timedOut)) {
+    const why =
+      row.status === "review"
+        ? "this review timed out; it can only be rejected"
+        : `this transaction is not in review (${row.status})`;
+    throw new ApiError("review_not_open", why);
+  }
+  const statements =
+    input.decision === "approve"
+      ? approveStatements(row, {
+          now,
+          expiryMonths: settings.expiryMonths,
+          reviewTimeoutSeconds: settings.reviewTimeoutSeconds,
+          holdTtlSeconds: catalogue.partners.get(row.partner_id)?.holdTtlSeconds ?? 900,
+        })
+      : rejectStatements(row, now);
+  const detail = {
+    type: row.type,
+    points: row.points,
+    member_id: row.member_id,
+    partner_id: row.partner_id,
+    rule_id: row.risk_rule_id,
+  };
+  statements.push(auditStatement({ at: now, actor: input.actor, action: `review.${input.decision}`, target: row.id, detail }));
+  return { status: 200, statements, response: transactionJson(row.id, now) };
 }
 
 // ---- The operator's queue ----
