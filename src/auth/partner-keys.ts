@@ -1,4 +1,5 @@
 import { importJWK, type JWK } from "jose";
+import { first, sql } from "../db/sql-template";
 
 /** A partner's registered public key, as the signature check needs it. */
 export interface PartnerKey {
@@ -23,10 +24,10 @@ function cacheKey(partnerId: string, kid: string): string {
 export async function loadPartnerKey(db: D1Database, partnerId: string, kid: string): Promise<PartnerKey | undefined> {
   const cached = cache.get(cacheKey(partnerId, kid));
   if (cached) return cached;
-  const row = await db
-    .prepare("SELECT alg, public_jwk FROM partner_keys WHERE partner_id = ?1 AND kid = ?2 AND revoked_at IS NULL")
-    .bind(partnerId, kid)
-    .first<{ alg: "EdDSA" | "ES256"; public_jwk: string }>();
+  const row = await first<{ alg: "EdDSA" | "ES256"; public_jwk: string }>(
+    db,
+    sql`SELECT alg, public_jwk FROM partner_keys WHERE partner_id = ${partnerId} AND kid = ${kid} AND revoked_at IS NULL`,
+  );
   if (!row) return undefined;
   const key = (await importJWK(JSON.parse(row.public_jwk) as JWK, row.alg)) as CryptoKey;
   const entry: PartnerKey = { partnerId, kid, alg: row.alg, key };
@@ -48,14 +49,11 @@ export interface CallerStatus {
 
 /** The key's and partner's status right now (used on failure paths to answer in spec order). */
 export async function readCallerStatus(db: D1Database, partnerId: string, kid: string): Promise<CallerStatus> {
-  const row = await db
-    .prepare(
-      `SELECT k.revoked_at IS NULL AS key_active, p.status, p.name
-         FROM partner_keys k JOIN partners p ON p.id = k.partner_id
-        WHERE k.partner_id = ?1 AND k.kid = ?2`,
-    )
-    .bind(partnerId, kid)
-    .first<{ key_active: number; status: "active" | "suspended"; name: string }>();
+  const row = await first<{ key_active: number; status: "active" | "suspended"; name: string }>(
+    db,
+    sql`SELECT k.revoked_at IS NULL AS key_active, p.status, p.name FROM partner_keys k JOIN partners p ON p.id = k.partner_id
+         WHERE k.partner_id = ${partnerId} AND k.kid = ${kid}`,
+  );
   return {
     keyActive: row?.key_active === 1,
     partnerStatus: row?.status,

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { first, runBatch, sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
@@ -42,7 +43,7 @@ function render(row: SeedRow) {
 }
 
 async function getSeed(db: D1Database, name: string): Promise<SeedRow | null> {
-  return db.prepare("SELECT name, seeded_at, seeded_by, detail FROM seeds WHERE name = ?").bind(name).first<SeedRow>();
+  return first<SeedRow>(db, sql`SELECT name, seeded_at, seeded_by, detail FROM seeds WHERE name = ${name}`);
 }
 
 function seedNotFound(name: string): ApiError {
@@ -93,16 +94,12 @@ export const seedRoutes: RouteModule = (r) => {
       const db = c.env.DB;
       const now = c.get("now");
       const actor = c.get("operator").sub;
-      const [insert] = await db.batch([
-        db
-          .prepare("INSERT INTO seeds (name, seeded_at, seeded_by, detail) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING")
-          .bind(name, now, actor, JSON.stringify(detail)),
+      const [insert] = await runBatch(db, [
+        sql`INSERT INTO seeds (name, seeded_at, seeded_by, detail) VALUES (${name}, ${now}, ${actor}, ${JSON.stringify(detail)})
+            ON CONFLICT (name) DO NOTHING`,
         // Audited only when this request recorded it: changes() is the INSERT's, in the same batch.
-        db
-          .prepare(
-            "INSERT INTO audit_log (at, actor, action, target, detail) SELECT ?1, ?2, 'seed.record', ?3, ?4 WHERE changes() = 1",
-          )
-          .bind(now, actor, name, JSON.stringify({ detail })),
+        sql`INSERT INTO audit_log (at, actor, action, target, detail)
+            SELECT ${now}, ${actor}, 'seed.record', ${name}, ${JSON.stringify({ detail })} WHERE changes() = 1`,
       ]);
       const row = await getSeed(db, name);
       if (!row) throw new Error(`seed ${name} was not stored`);
@@ -127,13 +124,10 @@ export const seedRoutes: RouteModule = (r) => {
       const { name } = c.req.valid("param");
       const db = c.env.DB;
       const now = c.get("now");
-      const [deleted] = await db.batch([
-        db.prepare("DELETE FROM seeds WHERE name = ?1 RETURNING name, seeded_at, seeded_by, detail").bind(name),
-        db
-          .prepare(
-            "INSERT INTO audit_log (at, actor, action, target, detail) SELECT ?1, ?2, 'seed.delete', ?3, '{}' WHERE changes() = 1",
-          )
-          .bind(now, c.get("operator").sub, name),
+      const [deleted] = await runBatch(db, [
+        sql`DELETE FROM seeds WHERE name = ${name} RETURNING name, seeded_at, seeded_by, detail`,
+        sql`INSERT INTO audit_log (at, actor, action, target, detail)
+            SELECT ${now}, ${c.get("operator").sub}, 'seed.delete', ${name}, '{}' WHERE changes() = 1`,
       ]);
       const row = deleted?.results[0] as SeedRow | undefined;
       if (!row) throw seedNotFound(name);

@@ -1,3 +1,4 @@
+import { all, first, raw, sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
 import { formatMicros } from "../rates/micros";
 
@@ -30,36 +31,29 @@ export interface KeyRow {
 }
 
 export async function getPartner(db: D1Database, id: string): Promise<PartnerRow | null> {
-  return db.prepare("SELECT * FROM partners WHERE id = ?").bind(id).first<PartnerRow>();
+  return first<PartnerRow>(db, sql`SELECT * FROM partners WHERE id = ${id}`);
 }
 
 export async function listPartners(db: D1Database, opts: { limit: number; afterId?: string }): Promise<PartnerRow[]> {
-  const r = await db
-    .prepare("SELECT * FROM partners WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2")
-    .bind(opts.afterId ?? null, opts.limit)
-    .all<PartnerRow>();
-  return r.results;
+  const after = opts.afterId === undefined ? raw("") : sql`WHERE id > ${opts.afterId}`;
+  return all<PartnerRow>(db, sql`SELECT * FROM partners ${after} ORDER BY id LIMIT ${opts.limit}`);
 }
 
 export async function listKeys(db: D1Database, partnerId: string): Promise<KeyRow[]> {
-  const r = await db
-    .prepare(
-      "SELECT kid, alg, public_jwk, created_at, revoked_at FROM partner_keys WHERE partner_id = ? ORDER BY created_at, kid LIMIT 100",
-    )
-    .bind(partnerId)
-    .all<KeyRow>();
-  return r.results;
+  return all<KeyRow>(
+    db,
+    sql`SELECT kid, alg, public_jwk, created_at, revoked_at FROM partner_keys WHERE partner_id = ${partnerId}
+         ORDER BY created_at, kid LIMIT 100`,
+  );
 }
 
 /** The units a partner earns and burns in, from its rate card in force (empty before one exists). */
 export async function partnerUnits(db: D1Database, partnerId: string, now: number): Promise<{ earn: string[]; burn: string[] }> {
-  const row = await db
-    .prepare(
-      `SELECT earn, burn FROM rate_cards WHERE partner_id = ?1 AND effective_from <= ?2
-        ORDER BY effective_from DESC, created_at DESC LIMIT 1`,
-    )
-    .bind(partnerId, now)
-    .first<{ earn: string; burn: string }>();
+  const row = await first<{ earn: string; burn: string }>(
+    db,
+    sql`SELECT earn, burn FROM rate_cards WHERE partner_id = ${partnerId} AND effective_from <= ${now}
+         ORDER BY effective_from DESC, created_at DESC, rowid DESC LIMIT 1`,
+  );
   if (!row) return { earn: [], burn: [] };
   const units = (json: string) => (JSON.parse(json) as { unit: string }[]).map((r) => r.unit);
   return { earn: units(row.earn), burn: units(row.burn) };

@@ -6,9 +6,10 @@
  * Rows keep the operator's decimal strings as given (and the prices also as exact micros for SQL);
  * `RateCard` carries them parsed into exact `Decimal`s. No floating point anywhere.
  */
-import { auditPrepared } from "../audit/log";
+import { auditStatement } from "../audit/log";
 import { newId } from "../db/ids";
 import { sqlInt } from "../db/sql";
+import { all, first, raw, runBatch, sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
 import type { Campaign } from "./conversion";
 import { type Decimal, formatDecimal, parseDecimal } from "./decimal";
@@ -73,7 +74,7 @@ export interface RateCardRow {
  * Order of versions: the one in force is the latest effective, ties by the latest created, and
  * within one millisecond by insertion order (the table's rowid), so the order is total and stable.
  */
-const VERSION_ORDER = "effective_from DESC, created_at DESC, rowid DESC";
+const VERSION_ORDER = raw("effective_from DESC, created_at DESC, rowid DESC");
 
 /** Parses a stored row. Throws on a row that does not hold a valid card (a bug, never user input). */
 export function parseRateCardRow(row: RateCardRow): RateCard {
@@ -96,26 +97,16 @@ export function parseRateCardRow(row: RateCardRow): RateCard {
 }
 
 /** The version of the partner's card in force at `at` (ms): the latest `effective_from <= at`. */
-/** The statement behind rateCardInForce, for a batch (its one row, if any, is a RateCardRow). */
-export function rateCardInForceStatement(db: D1Database, partnerId: string, at: number): D1PreparedStatement {
-  return db
-    .prepare(`SELECT * FROM rate_cards WHERE partner_id = ?1 AND effective_from <= ?2 ORDER BY ${VERSION_ORDER} LIMIT 1`)
-    .bind(partnerId, at);
-}
-
-/** The card from rateCardInForceStatement's result. */
-export function rateCardFrom(result: D1Result | undefined): RateCard | undefined {
-  const row = result?.results[0] as RateCardRow | undefined;
-  return row ? parseRateCardRow(row) : undefined;
-}
-
 export async function rateCardInForce(db: D1Database, partnerId: string, at: number): Promise<RateCard | undefined> {
-  const row = await rateCardInForceStatement(db, partnerId, at).first<RateCardRow>();
+  const row = await first<RateCardRow>(
+    db,
+    sql`SELECT * FROM rate_cards WHERE partner_id = ${partnerId} AND effective_from <= ${at} ORDER BY ${VERSION_ORDER} LIMIT 1`,
+  );
   return row ? parseRateCardRow(row) : undefined;
 }
 
 export async function getRateCard(db: D1Database, id: string): Promise<RateCard | undefined> {
-  const row = await db.prepare("SELECT * FROM rate_cards WHERE id = ?").bind(id).first<RateCardRow>();
+  const row = await first<RateCardRow>(db, sql`SELECT * FROM rate_cards WHERE id = ${id}`);
   return row ? parseRateCardRow(row) : undefined;
 }
 
@@ -134,16 +125,12 @@ export async function listRateCards(
   opts: { limit: number; after?: RateCardPosition },
 ): Promise<(RateCard & { position: RateCardPosition })[]> {
   const a = opts.after;
-  const result = await db
-    .prepare(
-      `SELECT rowid AS seq, * FROM rate_cards WHERE partner_id = ?1
-         AND (?2 IS NULL OR effective_from < ?2
-              OR (effective_from = ?2 AND (created_at < ?3 OR (created_at = ?3 AND rowid < ?4))))
-       ORDER BY ${VERSION_ORDER} LIMIT ?5`,
-    )
-    .bind(partnerId, a?.effectiveFrom ?? null, a?.createdAt ?? null, a?.seq ?? null, opts.limit)
-    .all<RateCardRow & { seq: number }>();
-  return result.results.map((row) => ({
+  const after = a ? sql`AND (effective_from, created_at, rowid) < (${a.effectiveFrom}, ${a.createdAt}, ${a.seq})` : raw("");
+  const rows = await all<RateCardRow & { seq: number }>(
+    db,
+    sql`SELECT rowid AS seq, * FROM rate_cards WHERE partner_id = ${partnerId} ${after} ORDER BY ${VERSION_ORDER} LIMIT ${opts.limit}`,
+  );
+  return rows.map((row) => ({
     ...parseRateCardRow(row),
     position: { effectiveFrom: row.effective_from, createdAt: row.created_at, seq: row.seq },
   }));
@@ -177,28 +164,13 @@ export async function createRateCard(
     created_by: actor,
   };
   const card = parseRateCardRow(row);
-  await db.batch([
-    db
-      .prepare(
-        `INSERT INTO rate_cards (id, partner_id, effective_from, earn, burn, issue_price, redeem_price,
-           issue_price_micros, redeem_price_micros, campaigns, created_at, created_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .bind(
-        row.id,
-        row.partner_id,
-        row.effective_from,
-        row.earn,
-        row.burn,
-        row.issue_price,
-        row.redeem_price,
-        row.issue_price_micros,
-        row.redeem_price_micros,
-        row.campaigns,
-        row.created_at,
-        row.created_by,
-      ),
-    auditPrepared(db, {
+  await runBatch(db, [
+    sql`INSERT INTO rate_cards (id, partner_id, effective_from, earn, burn, issue_price, redeem_price, issue_price_micros,
+          redeem_price_micros, campaigns, created_at, created_by)
+        VALUES (${row.id}, ${row.partner_id}, ${row.effective_from}, ${row.earn}, ${row.burn}, ${row.issue_price},
+                ${row.redeem_price}, ${row.issue_price_micros}, ${row.redeem_price_micros}, ${row.campaigns}, ${row.created_at},
+                ${row.created_by})`,
+    auditStatement({
       at: now,
       actor,
       action: "rate_card.create",

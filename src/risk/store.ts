@@ -1,4 +1,5 @@
-import { auditPrepared } from "../audit/log";
+import { auditStatement } from "../audit/log";
+import { all, join, prepare, raw, runBatch, type Sql, sql } from "../db/sql-template";
 import { type RiskRule, type RuleSet, ruleSetFromText } from "./rules";
 
 /** The rule set in D1 (table risk_rule_set, one row) and the risk event log (risk_events). */
@@ -36,11 +37,10 @@ export async function readRuleSet(db: D1Database): Promise<StoredRuleSet> {
 /** Replaces the whole set, audited in the same batch. */
 export async function replaceRuleSet(db: D1Database, rules: RiskRule[], actor: string, now: number): Promise<void> {
   const before = await readRuleSet(db);
-  await db.batch([
-    db
-      .prepare("UPDATE risk_rule_set SET rules = ?1, version = version + 1, updated_at = ?2, updated_by = ?3 WHERE id = 1")
-      .bind(JSON.stringify(rules), now, actor),
-    auditPrepared(db, {
+  await runBatch(db, [
+    sql`UPDATE risk_rule_set SET rules = ${JSON.stringify(rules)}, version = version + 1, updated_at = ${now}, updated_by = ${actor}
+         WHERE id = 1`,
+    auditStatement({
       at: now,
       actor,
       action: "risk_rules.replace",
@@ -71,24 +71,12 @@ export async function listRiskEvents(
   db: D1Database,
   opts: { limit: number; beforeId?: number; ruleId?: string; partnerId?: string; memberId?: string },
 ): Promise<RiskEventRow[]> {
-  const where: string[] = [];
-  const binds: unknown[] = [];
-  const add = (sql: string, value: unknown) => {
-    binds.push(value);
-    where.push(sql.replace("?", `?${binds.length}`));
-  };
-  if (opts.ruleId !== undefined) add("rule_id = ?", opts.ruleId);
-  if (opts.partnerId !== undefined) add("partner_id = ?", opts.partnerId);
-  if (opts.memberId !== undefined) add("member_id = ?", opts.memberId);
-  if (opts.beforeId !== undefined) add("id < ?", opts.beforeId);
-  binds.push(opts.limit);
-  const result = await db
-    .prepare(
-      `SELECT * FROM risk_events ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?${binds.length}`,
-    )
-    .bind(...binds)
-    .all<RiskEventRow>();
-  return result.results;
+  const where: Sql[] = [raw("1")];
+  if (opts.ruleId !== undefined) where.push(sql`rule_id = ${opts.ruleId}`);
+  if (opts.partnerId !== undefined) where.push(sql`partner_id = ${opts.partnerId}`);
+  if (opts.memberId !== undefined) where.push(sql`member_id = ${opts.memberId}`);
+  if (opts.beforeId !== undefined) where.push(sql`id < ${opts.beforeId}`);
+  return all<RiskEventRow>(db, sql`SELECT * FROM risk_events WHERE ${join(where, " AND ")} ORDER BY id DESC LIMIT ${opts.limit}`);
 }
 
 /**
@@ -101,22 +89,22 @@ export async function pruneRiskCounters(
   chunk = 500,
   maxChunks = 20,
 ): Promise<{ counters: number; members: number }> {
-  const prune = async (sql: string) => {
+  const prune = async (statement: Sql) => {
     let deleted = 0;
     for (let i = 0; i < maxChunks; i++) {
-      const r = await db.prepare(sql).bind(now, chunk).run();
+      const r = await prepare(db, statement).run();
       deleted += r.meta.changes;
       if (r.meta.changes < chunk) break;
     }
     return deleted;
   };
   const counters = await prune(
-    `DELETE FROM risk_counters WHERE (counter, subject, bucket) IN (
-       SELECT counter, subject, bucket FROM risk_counters WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`,
+    sql`DELETE FROM risk_counters WHERE (counter, subject, bucket) IN (
+          SELECT counter, subject, bucket FROM risk_counters WHERE expires_at <= ${now} ORDER BY expires_at LIMIT ${chunk})`,
   );
   const members = await prune(
-    `DELETE FROM risk_members WHERE (counter, subject, member_id) IN (
-       SELECT counter, subject, member_id FROM risk_members WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`,
+    sql`DELETE FROM risk_members WHERE (counter, subject, member_id) IN (
+          SELECT counter, subject, member_id FROM risk_members WHERE expires_at <= ${now} ORDER BY expires_at LIMIT ${chunk})`,
   );
   return { counters, members };
 }

@@ -1,10 +1,10 @@
 import { guard, guardViolated } from "../db/guard";
 import { randomToken } from "../db/ids";
 import { sqlInt } from "../db/sql";
-import { prepare, sql } from "../db/sql-template";
+import { all, first, prepare, raw, runBatch, type Sql, sql } from "../db/sql-template";
 import type { Env } from "../env";
 import type { PartnerRow } from "../partners/store";
-import { BUCKET_MS, CLOSED_THROUGH_SQL, closedThrough, nextBoundary, periodId, readConfig } from "./periods";
+import { BUCKET_MS, CLOSED_THROUGH, closedThrough, nextBoundary, periodId, readConfig } from "./periods";
 import {
   buildPeriodFigures,
   type FundingPositions,
@@ -66,13 +66,12 @@ export async function closePeriods(env: Env, opts: CloseOptions): Promise<string
       closed_at: opts.now,
       closed_by: opts.by,
     };
-    const claim = await db
-      .prepare(
-        `INSERT INTO settlement_periods (id, start_at, end_at, off_cycle, closed_at, closed_by)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE ${CLOSED_THROUGH_SQL} = ?2`,
-      )
-      .bind(period.id, period.start_at, period.end_at, period.off_cycle, period.closed_at, period.closed_by)
-      .run();
+    const claim = await prepare(
+      db,
+      sql`INSERT INTO settlement_periods (id, start_at, end_at, off_cycle, closed_at, closed_by)
+          SELECT ${period.id}, ${period.start_at}, ${period.end_at}, ${period.off_cycle}, ${period.closed_at}, ${period.closed_by}
+           WHERE ${CLOSED_THROUGH} = ${period.start_at}`,
+    ).run();
     // Someone else closed meanwhile: look again from where they left off.
     if (claim.meta.changes !== 1) continue;
     closed.push(await finalizePeriod(env, period));
@@ -85,14 +84,12 @@ export async function scheduledClose(env: Env, now: number): Promise<{ closed: n
   return { closed: (await closePeriods(env, { now, by: "scheduler", useGrace: true, maxPeriods: 24 })).length };
 }
 
-async function unfinishedPeriods(db: D1Database): Promise<PeriodRow[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT p.* FROM settlement_periods p WHERE NOT EXISTS (SELECT 1 FROM settlement_reports r WHERE r.id = p.id)
-        ORDER BY p.start_at`,
-    )
-    .all<PeriodRow>();
-  return results;
+function unfinishedPeriods(db: D1Database): Promise<PeriodRow[]> {
+  return all<PeriodRow>(
+    db,
+    raw(`SELECT p.* FROM settlement_periods p WHERE NOT EXISTS (SELECT 1 FROM settlement_reports r WHERE r.id = p.id)
+          ORDER BY p.start_at`),
+  );
 }
 
 /** Attempts at storing a report whose funding split was overtaken by a concurrent write. */
@@ -122,15 +119,13 @@ export async function finalizePeriod(env: Env, period: PeriodRow): Promise<strin
 
 async function storeReport(env: Env, period: PeriodRow): Promise<void> {
   const db = env.DB;
-  const previous = await db.prepare("SELECT * FROM settlement_periods WHERE end_at = ?").bind(period.start_at).first<PeriodRow>();
+  const previous = await first<PeriodRow>(db, sql`SELECT * FROM settlement_periods WHERE end_at = ${period.start_at}`);
   if (previous && (await storedReport(db, previous.id)) === null) await finalizePeriod(env, previous);
   const opening = previous
-    ? (
-        await db
-          .prepare("SELECT * FROM settlement_positions WHERE settlement_id = ? ORDER BY issuer_id, issue_price_micros")
-          .bind(previous.id)
-          .all<PositionRow>()
-      ).results
+    ? await all<PositionRow>(
+        db,
+        sql`SELECT * FROM settlement_positions WHERE settlement_id = ${previous.id} ORDER BY issuer_id, issue_price_micros`,
+      )
     : [];
   const rows = await sumRange(db, period.start_at, period.end_at);
   const currency = env.SETTLEMENT_CURRENCY;
@@ -159,73 +154,49 @@ async function storeReport(env: Env, period: PeriodRow): Promise<void> {
   });
 
   const token = randomToken(16);
-  const won = "EXISTS (SELECT 1 FROM settlement_reports WHERE id = ?1 AND close_token = ?2)";
+  // Only the batch whose report insert won writes the rest (a concurrent close may have stored it first).
+  const won = sql`EXISTS (SELECT 1 FROM settlement_reports WHERE id = ${period.id} AND close_token = ${token})`;
   const funding = JSON.stringify(
     figures.funding.map((f) => ({ id: f.id, set_off: sqlInt(f.setOff), top_up: sqlInt(f.topUp), payout: sqlInt(f.payout) })),
   );
-  await db.batch([
-    db
-      .prepare(
-        `INSERT INTO settlement_reports (id, start_at, end_at, report, summary, digest, close_token, created_at)
-         VALUES (?1, ?3, ?4, ?5, ?6, ?7, ?2, ?8) ON CONFLICT (id) DO NOTHING`,
-      )
-      .bind(period.id, token, period.start_at, period.end_at, text, summary, digest, Date.now()),
-    closeFundingGuard(db, period.id, token, funding),
-    db
-      .prepare(
-        `INSERT INTO settlement_statements (settlement_id, partner_id, statement, digest)
-         SELECT ?1, json_extract(value, '$.p'), json_extract(value, '$.s'), json_extract(value, '$.d') FROM json_each(?3)
-          WHERE ${won}`,
-      )
-      .bind(period.id, token, JSON.stringify(statements.map((s) => ({ p: s.partner_id, s: canonicalJson(s), d: s.digest })))),
-    db
-      .prepare(
-        `INSERT INTO settlement_positions (settlement_id, issuer_id, issue_price_micros, opening, issued, reversed, redeemed,
-           expired, debt_created, debt_repaid, closing)
-         SELECT ?1, json_extract(value, '$.issuer_id'), json_extract(value, '$.issue_price_micros'), json_extract(value, '$.opening'),
-                json_extract(value, '$.issued'), json_extract(value, '$.reversed'), json_extract(value, '$.redeemed'),
-                json_extract(value, '$.expired'), json_extract(value, '$.debt_created'), json_extract(value, '$.debt_repaid'),
-                json_extract(value, '$.closing')
-           FROM json_each(?3) WHERE ${won}`,
-      )
-      .bind(period.id, token, JSON.stringify(figures.positions)),
+  const statementRows = JSON.stringify(statements.map((s) => ({ p: s.partner_id, s: canonicalJson(s), d: s.digest })));
+  const auditDetail = JSON.stringify({
+    period: body.period,
+    off_cycle: body.off_cycle,
+    digest,
+    funding: figures.funding.map((f) => ({
+      partner_id: f.id,
+      set_off_micros: f.setOff.toString(),
+      top_up_micros: f.topUp.toString(),
+      payout_micros: f.payout.toString(),
+    })),
+  });
+  const field = (name: string) => raw(`json_extract(value, '$.${name}')`);
+  await runBatch(db, [
+    sql`INSERT INTO settlement_reports (id, start_at, end_at, report, summary, digest, close_token, created_at)
+        VALUES (${period.id}, ${period.start_at}, ${period.end_at}, ${text}, ${summary}, ${digest}, ${token}, ${Date.now()})
+        ON CONFLICT (id) DO NOTHING`,
+    closeFundingGuard(won, funding),
+    sql`INSERT INTO settlement_statements (settlement_id, partner_id, statement, digest)
+        SELECT ${period.id}, ${field("p")}, ${field("s")}, ${field("d")} FROM json_each(${statementRows}) WHERE ${won}`,
+    sql`INSERT INTO settlement_positions (settlement_id, issuer_id, issue_price_micros, opening, issued, reversed, redeemed,
+          expired, debt_created, debt_repaid, closing)
+        SELECT ${period.id}, ${field("issuer_id")}, ${field("issue_price_micros")}, ${field("opening")}, ${field("issued")},
+               ${field("reversed")}, ${field("redeemed")}, ${field("expired")}, ${field("debt_created")}, ${field("debt_repaid")},
+               ${field("closing")}
+          FROM json_each(${JSON.stringify(figures.positions)}) WHERE ${won}`,
     // Funding (economics.md "What a close does to funding"): the ledger moved the payable side as
     // it booked; the close applies each receivable as its statement says, once (this batch won).
-    db
-      .prepare(
-        `UPDATE partners SET
-           exposure_micros = exposure_micros - f.set_off,
-           prepaid_balance_micros = prepaid_balance_micros + f.top_up,
-           payout_due_micros = payout_due_micros + f.payout,
-           updated_at = ?4
-          FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.set_off') AS set_off,
-                       json_extract(value, '$.top_up') AS top_up, json_extract(value, '$.payout') AS payout
-                  FROM json_each(?3)) AS f
-         WHERE partners.id = f.id AND (f.set_off <> 0 OR f.top_up <> 0 OR f.payout <> 0) AND ${won}`,
-      )
-      .bind(period.id, token, funding, period.closed_at),
-    db
-      .prepare(
-        `INSERT INTO audit_log (at, actor, action, target, detail)
-         SELECT ?3, ?4, 'settlement.close', ?1, ?5 WHERE ${won}`,
-      )
-      .bind(
-        period.id,
-        token,
-        period.closed_at,
-        period.closed_by,
-        JSON.stringify({
-          period: body.period,
-          off_cycle: body.off_cycle,
-          digest,
-          funding: figures.funding.map((f) => ({
-            partner_id: f.id,
-            set_off_micros: f.setOff.toString(),
-            top_up_micros: f.topUp.toString(),
-            payout_micros: f.payout.toString(),
-          })),
-        }),
-      ),
+    sql`UPDATE partners SET
+          exposure_micros = exposure_micros - f.set_off,
+          prepaid_balance_micros = prepaid_balance_micros + f.top_up,
+          payout_due_micros = payout_due_micros + f.payout,
+          updated_at = ${period.closed_at}
+         FROM (SELECT ${field("id")} AS id, ${field("set_off")} AS set_off, ${field("top_up")} AS top_up, ${field("payout")} AS payout
+                 FROM json_each(${funding})) AS f
+        WHERE partners.id = f.id AND (f.set_off <> 0 OR f.top_up <> 0 OR f.payout <> 0) AND ${won}`,
+    sql`INSERT INTO audit_log (at, actor, action, target, detail)
+        SELECT ${period.closed_at}, ${period.closed_by}, 'settlement.close', ${period.id}, ${auditDetail} WHERE ${won}`,
   ]);
 }
 
@@ -255,30 +226,27 @@ async function fundingPositions(db: D1Database): Promise<FundingPositions> {
  * (a payment, a reversal's credit, a recorded payout) may leave too little to take a negative part
  * from. Then nothing of this batch commits and the close decides again.
  */
-function closeFundingGuard(db: D1Database, id: string, token: string, funding: string): D1PreparedStatement {
-  return prepare(
-    db,
-    guard(
-      "close_funding_moved",
-      sql`EXISTS (SELECT 1 FROM settlement_reports WHERE id = ${id} AND close_token = ${token}) AND EXISTS (
-         SELECT 1 FROM partners p JOIN json_each(${funding}) f ON p.id = json_extract(f.value, '$.id')
-          WHERE (json_extract(f.value, '$.set_off') > 0 AND p.exposure_micros < json_extract(f.value, '$.set_off'))
-             OR (json_extract(f.value, '$.top_up') < 0 AND p.prepaid_balance_micros < -json_extract(f.value, '$.top_up'))
-             OR (json_extract(f.value, '$.payout') < 0 AND p.payout_due_micros < -json_extract(f.value, '$.payout')))`,
-    ),
+function closeFundingGuard(won: Sql, funding: string): Sql {
+  return guard(
+    "close_funding_moved",
+    sql`${won} AND EXISTS (
+       SELECT 1 FROM partners p JOIN json_each(${funding}) f ON p.id = json_extract(f.value, '$.id')
+        WHERE (json_extract(f.value, '$.set_off') > 0 AND p.exposure_micros < json_extract(f.value, '$.set_off'))
+           OR (json_extract(f.value, '$.top_up') < 0 AND p.prepaid_balance_micros < -json_extract(f.value, '$.top_up'))
+           OR (json_extract(f.value, '$.payout') < 0 AND p.payout_due_micros < -json_extract(f.value, '$.payout')))`,
   );
 }
 
 export async function storedReport(db: D1Database, id: string): Promise<string | null> {
-  const row = await db.prepare("SELECT report FROM settlement_reports WHERE id = ?").bind(id).first<{ report: string }>();
+  const row = await first<{ report: string }>(db, sql`SELECT report FROM settlement_reports WHERE id = ${id}`);
   return row?.report ?? null;
 }
 
-const GROUP = "kind, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros";
+const GROUP = raw("kind, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros");
 /** Entries are keyed by (issuer, time): a time range is read per issuer (every partner and the operator). */
-const ISSUERS = "(SELECT id FROM partners UNION ALL SELECT 'operator')";
-const ENTRY_COLUMNS = `kind, issuer_id, COALESCE(redeemer_id, '') AS redeemer_id, issue_price_micros, redeem_price_micros,
-  points, 1 AS lines`;
+const ISSUERS = raw("(SELECT id FROM partners UNION ALL SELECT 'operator')");
+const ENTRY_COLUMNS = raw(`kind, issuer_id, COALESCE(redeemer_id, '') AS redeemer_id, issue_price_micros, redeem_price_micros,
+  points, 1 AS lines`);
 
 /**
  * The sums of every entry settled in [start, end): whole 15-minute buckets from the aggregates,
@@ -298,15 +266,14 @@ export async function sumRange(db: D1Database, start: number, end: number): Prom
         ];
   const [head = [0, 0], tail = [0, 0]] = partial;
   const full: [number, number] = firstFull < lastFull ? [firstFull, lastFull] : [0, 0];
-  const { results } = await db
-    .prepare(
-      `SELECT ${GROUP}, SUM(points) AS points, SUM(lines) AS lines FROM (
-         SELECT ${GROUP}, points, lines FROM settlement_aggregates WHERE bucket >= ?1 AND bucket < ?2
-         UNION ALL SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE issuer_id IN ${ISSUERS} AND at >= ?3 AND at < ?4
-         UNION ALL SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE issuer_id IN ${ISSUERS} AND at >= ?5 AND at < ?6)
+  const entriesIn = ([from, to]: [number, number]) =>
+    sql`SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE issuer_id IN ${ISSUERS} AND at >= ${from} AND at < ${to}`;
+  return all<SumRow>(
+    db,
+    sql`SELECT ${GROUP}, SUM(points) AS points, SUM(lines) AS lines FROM (
+         SELECT ${GROUP}, points, lines FROM settlement_aggregates WHERE bucket >= ${full[0]} AND bucket < ${full[1]}
+         UNION ALL ${entriesIn(head)}
+         UNION ALL ${entriesIn(tail)})
        GROUP BY ${GROUP} ORDER BY ${GROUP}`,
-    )
-    .bind(full[0], full[1], head[0], head[1], tail[0], tail[1])
-    .all<SumRow>();
-  return results;
+  );
 }

@@ -1,3 +1,4 @@
+import { all, sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
 import type { Env } from "../env";
 import { decimal, formatDecimal } from "../rates/decimal";
@@ -24,7 +25,7 @@ export async function pointsMetrics(env: Env, now: number, periods: number): Pro
     (await db.prepare("SELECT origin FROM settlement_config WHERE id = 1").first<{ origin: number }>())?.origin ??
     0;
   const opening = last
-    ? (await db.prepare("SELECT * FROM settlement_positions WHERE settlement_id = ?").bind(last.id).all<PositionRow>()).results
+    ? await all<PositionRow>(db, sql`SELECT * FROM settlement_positions WHERE settlement_id = ${last.id}`)
     : [];
   const rows = await sumRange(db, since, Number.MAX_SAFE_INTEGER);
   const open = buildPeriodFigures(
@@ -34,26 +35,22 @@ export async function pointsMetrics(env: Env, now: number, periods: number): Pro
     currency,
   );
 
-  const closed = (
-    await db
-      .prepare(
-        `SELECT p.id, p.start_at, p.end_at, SUM(s.issued) AS issued, SUM(s.redeemed) AS redeemed, SUM(s.expired) AS expired,
-                SUM(s.reversed) AS reversed
-           FROM (SELECT * FROM settlement_periods ORDER BY end_at DESC LIMIT ?1) p
-           JOIN settlement_positions s ON s.settlement_id = p.id
-          GROUP BY p.id ORDER BY p.end_at DESC`,
-      )
-      .bind(periods)
-      .all<{
-        id: string;
-        start_at: number;
-        end_at: number;
-        issued: number;
-        redeemed: number;
-        expired: number;
-        reversed: number;
-      }>()
-  ).results;
+  const closed = await all<{
+    id: string;
+    start_at: number;
+    end_at: number;
+    issued: number;
+    redeemed: number;
+    expired: number;
+    reversed: number;
+  }>(
+    db,
+    sql`SELECT p.id, p.start_at, p.end_at, SUM(s.issued) AS issued, SUM(s.redeemed) AS redeemed, SUM(s.expired) AS expired,
+               SUM(s.reversed) AS reversed
+          FROM (SELECT * FROM settlement_periods ORDER BY end_at DESC LIMIT ${periods}) p
+          JOIN settlement_positions s ON s.settlement_id = p.id
+         GROUP BY p.id ORDER BY p.end_at DESC`,
+  );
   const allTime = await db
     .prepare("SELECT COALESCE(SUM(redeemed), 0) AS redeemed, COALESCE(SUM(expired), 0) AS expired FROM settlement_positions")
     .first<{ redeemed: number; expired: number }>();

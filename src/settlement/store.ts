@@ -1,4 +1,4 @@
-import { all, raw, sql } from "../db/sql-template";
+import { all, first, raw, sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
 import { formatDecimal } from "../rates/decimal";
 import { fromMicros } from "../rates/micros";
@@ -8,17 +8,17 @@ import type { EntryKind, PeriodRow } from "./report";
 /** Reads of closed settlements: stored reports and statements (served verbatim), and lines. */
 
 export async function getPeriod(db: D1Database, id: string): Promise<PeriodRow | null> {
-  return db
-    .prepare("SELECT p.* FROM settlement_periods p JOIN settlement_reports r ON r.id = p.id WHERE p.id = ?")
-    .bind(id)
-    .first<PeriodRow>();
+  return first<PeriodRow>(
+    db,
+    sql`SELECT p.* FROM settlement_periods p JOIN settlement_reports r ON r.id = p.id WHERE p.id = ${id}`,
+  );
 }
 
 export async function getStatementText(db: D1Database, id: string, partnerId: string): Promise<string | null> {
-  const row = await db
-    .prepare("SELECT statement FROM settlement_statements WHERE settlement_id = ? AND partner_id = ?")
-    .bind(id, partnerId)
-    .first<{ statement: string }>();
+  const row = await first<{ statement: string }>(
+    db,
+    sql`SELECT statement FROM settlement_statements WHERE settlement_id = ${id} AND partner_id = ${partnerId}`,
+  );
   return row?.statement ?? null;
 }
 
@@ -29,14 +29,12 @@ export async function listStatementTexts(
   limit: number,
   before?: string,
 ): Promise<{ id: string; text: string }[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT settlement_id AS id, statement AS text FROM settlement_statements
-        WHERE partner_id = ?1 AND (?2 IS NULL OR settlement_id < ?2) ORDER BY settlement_id DESC LIMIT ?3`,
-    )
-    .bind(partnerId, before ?? null, limit)
-    .all<{ id: string; text: string }>();
-  return results;
+  const after = before === undefined ? raw("") : sql`AND settlement_id < ${before}`;
+  return all<{ id: string; text: string }>(
+    db,
+    sql`SELECT settlement_id AS id, statement AS text FROM settlement_statements
+         WHERE partner_id = ${partnerId} ${after} ORDER BY settlement_id DESC LIMIT ${limit}`,
+  );
 }
 
 export async function listReportSummaries(
@@ -44,11 +42,11 @@ export async function listReportSummaries(
   limit: number,
   before?: string,
 ): Promise<{ id: string; text: string }[]> {
-  const { results } = await db
-    .prepare(`SELECT id, summary AS text FROM settlement_reports WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2`)
-    .bind(before ?? null, limit)
-    .all<{ id: string; text: string }>();
-  return results;
+  const after = before === undefined ? raw("") : sql`WHERE id < ${before}`;
+  return all<{ id: string; text: string }>(
+    db,
+    sql`SELECT id, summary AS text FROM settlement_reports ${after} ORDER BY id DESC LIMIT ${limit}`,
+  );
 }
 
 export interface LineRow {
