@@ -5,6 +5,7 @@ import { publicRoutes } from "./http/public";
 import { runScheduled } from "./jobs/scheduled";
 import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
+import { metricsRoutes } from "./operator/metrics";
 import { partnerFundingRoutes } from "./operator/partner-funding";
 import { partnerKeyRoutes } from "./operator/partner-keys";
 import { partnerRoutes } from "./operator/partners";
@@ -13,6 +14,9 @@ import { reviewRoutes } from "./operator/reviews";
 import { riskEventRoutes } from "./operator/risk-events";
 import { riskRuleRoutes } from "./operator/risk-rules";
 import { seedRoutes } from "./operator/seeds";
+import { settlementCloseRoutes } from "./operator/settlement-close";
+import { settlementConfigRoutes } from "./operator/settlement-config";
+import { settlementReportRoutes } from "./operator/settlements";
 import { activityRoutes } from "./partner-api/activity";
 import { balanceRoutes } from "./partner-api/balance";
 import { burnRoutes } from "./partner-api/burns";
@@ -22,9 +26,10 @@ import { holdRoutes } from "./partner-api/holds";
 import { linkCodeRoutes } from "./partner-api/link-codes";
 import { quoteRoutes } from "./partner-api/quote";
 import { reversalRoutes } from "./partner-api/reversals";
+import { settlementLineRoutes } from "./partner-api/settlement-lines";
+import { settlementRoutes } from "./partner-api/settlements";
 import { transactionRoutes } from "./partner-api/transactions";
 import { whoamiRoutes } from "./partner-api/whoami";
-import { settlementOperatorRoutes, settlementPartnerRoutes, settlementPublicRoutes } from "./settlement/routes";
 
 export const app = createApp({
   partner: [
@@ -39,7 +44,8 @@ export const app = createApp({
     holdRoutes,
     reversalRoutes,
     transactionRoutes,
-    settlementPartnerRoutes,
+    settlementRoutes,
+    settlementLineRoutes,
   ],
   operator: [
     partnerRoutes,
@@ -51,10 +57,13 @@ export const app = createApp({
     riskRuleRoutes,
     riskEventRoutes,
     reviewRoutes,
-    settlementOperatorRoutes,
+    settlementCloseRoutes,
+    settlementReportRoutes,
+    settlementConfigRoutes,
+    metricsRoutes,
     seedRoutes,
   ],
-  public: [publicRoutes, benchRoutes, settlementPublicRoutes],
+  public: [publicRoutes, benchRoutes],
 });
 
 export default {

@@ -1,6 +1,8 @@
 import type { Context } from "hono";
+import { benchSettlementClose } from "../settlement/bench";
 import type { RouteModule } from "./app";
 import type { AppEnv } from "./context";
+import { ApiError } from "./errors";
 
 /**
  * Routes for `npm run bench`, only when BENCH_ROUTES = "1" (everywhere else they answer the
@@ -24,6 +26,14 @@ function intParam(value: unknown, min: number, max: number): number | undefined 
 }
 
 export const benchRoutes: RouteModule = (r) => {
+  // Synthetic load for one period, then a timed close.
+  r.post("/__bench/settlement/close", async (c) => {
+    if (c.env.BENCH_ROUTES !== "1") return c.notFound();
+    const n = Number(c.req.query("transactions") ?? "10000");
+    if (!Number.isSafeInteger(n) || n < 1 || n > 5_000_000)
+      throw new ApiError("invalid_param", "transactions: 1 to 5000000", "transactions");
+    return c.json(await benchSettlementClose(c.env, { transactions: n }));
+  });
   r.get("/__bench/noop", (c) => {
     if (!enabled(c)) return c.notFound();
     return c.json({ ok: true });

@@ -3,6 +3,7 @@ import { randomToken } from "../db/ids";
 import { sqlInt } from "../db/sql";
 import { all, first, prepare, raw, runBatch, type Sql, sql } from "../db/sql-template";
 import type { Env } from "../env";
+import { ApiError } from "../http/errors";
 import type { PartnerRow } from "../partners/store";
 import { BUCKET_MS, CLOSED_THROUGH, closedThrough, nextBoundary, periodId, readConfig } from "./periods";
 import {
@@ -19,8 +20,9 @@ import { canonicalJson, digestOf, signPayload } from "./signing";
 /**
  * Closing periods (operator-api.md "Settlement"). A close first claims the period: one INSERT
  * into settlement_periods that succeeds only if the period starts where the last closed one
- * ended. From that commit on, every ledger batch settles at or after the period's end (see
- * aggregates.ts), so the period's sums can no longer change; then the report is computed from
+ * ended. From that commit on, every ledger batch settles at or after the period's end (the
+ * settlement triggers of migration 0007), so the period's sums can no longer change; then the
+ * report is computed from
  * the aggregates, signed, and stored with the statements, the closing position and the funding
  * update in one batch. A claimed period without a report (a close that died midway) is finished
  * by the next close, with the same content. Closing twice changes nothing.
@@ -77,6 +79,20 @@ export async function closePeriods(env: Env, opts: CloseOptions): Promise<string
     closed.push(await finalizePeriod(env, period));
   }
   return closed;
+}
+
+/**
+ * An operator's close (operator-api.md "Settlement"): every ended period, or an off-cycle cut at
+ * `periodEnd`. Cutting at a closed period's end answers that report again (finishing it if a first
+ * close died after claiming it); a cut inside a closed period is refused.
+ */
+export async function operatorClose(env: Env, opts: CloseOptions): Promise<string[]> {
+  if (opts.periodEnd !== undefined && opts.periodEnd <= (await closedThrough(env.DB))) {
+    const same = await first<PeriodRow>(env.DB, sql`SELECT * FROM settlement_periods WHERE end_at = ${opts.periodEnd}`);
+    if (!same) throw new ApiError("settlement_closed", "period_end falls in a period that is already closed", "period_end");
+    return [await finalizePeriod(env, same)];
+  }
+  return closePeriods(env, opts);
 }
 
 /** The Cron Trigger's job: closes the periods whose end plus grace has passed (at most a day's worth of hours per run). */

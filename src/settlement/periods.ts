@@ -45,6 +45,26 @@ export async function closedThrough(db: D1Database): Promise<number> {
   return row?.t ?? 0;
 }
 
+/** The period open now: from the end of the last closed one to its scheduled end (ms). */
+export async function openPeriod(db: D1Database): Promise<{ start: number; end: number }> {
+  const [start, config] = await Promise.all([closedThrough(db), readConfig(db)]);
+  return { start, end: nextBoundary(start, config) };
+}
+
+export interface ScheduleChange {
+  period?: PeriodKind;
+  utc_offset_minutes?: number;
+  grace_seconds?: number;
+}
+
+/** The statement that changes the schedule; closed periods never move (they are rows of their own). */
+export function scheduleChange(change: ScheduleChange, now: number): Sql {
+  return sql`UPDATE settlement_config SET period = COALESCE(${change.period ?? null}, period),
+      utc_offset_minutes = COALESCE(${change.utc_offset_minutes ?? null}, utc_offset_minutes),
+      grace_seconds = COALESCE(${change.grace_seconds ?? null}, grace_seconds), updated_at = ${now}
+    WHERE id = 1`;
+}
+
 /** Start of the scheduled period containing `t`. */
 export function scheduledStart(t: number, config: Pick<SettlementConfig, "period" | "utcOffsetMinutes">): number {
   const off = config.utcOffsetMinutes * 60_000;

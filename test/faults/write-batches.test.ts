@@ -507,7 +507,7 @@ const KINDS: BatchKind[] = [
   // Found by this test while settlement was being written: after a fault in the report batch,
   // the retry with the same period_end answered 409 settlement_closed instead of finishing the
   // claimed period (closedThrough() counts the claim, and that branch of POST /settlements/close
-  // only looked for a stored report). src/settlement/routes.ts now finalizes the claimed period.
+  // only looked for a stored report). src/settlement/close.ts (operatorClose) now finalizes the claimed period.
   {
     name: "settlement close",
     requires: "post /admin/v1/settlements/close",
