@@ -6,8 +6,10 @@ import { runScheduled } from "./jobs/scheduled";
 import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
 import { metricsRoutes } from "./operator/metrics";
+import { partnerCreateRoutes } from "./operator/partner-create";
 import { partnerFundingRoutes } from "./operator/partner-funding";
 import { partnerKeyRoutes } from "./operator/partner-keys";
+import { partnerUpdateRoutes } from "./operator/partner-update";
 import { partnerRoutes } from "./operator/partners";
 import { rateCardRoutes } from "./operator/rate-cards";
 import { reviewRoutes } from "./operator/reviews";
@@ -48,7 +50,9 @@ export const app = createApp({
     settlementLineRoutes,
   ],
   operator: [
+    partnerCreateRoutes,
     partnerRoutes,
+    partnerUpdateRoutes,
     partnerKeyRoutes,
     partnerFundingRoutes,
     auditRoutes,

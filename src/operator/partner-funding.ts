@@ -10,7 +10,8 @@ import { ApiError } from "../http/errors";
 import { Refusal, runKeyedWrite, type WritePlan } from "../http/runner";
 import { AmountSchema, errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { fundingCreditSet } from "../ledger/funding";
-import { fundingMicros, PartnerParams, PartnerSchema, requireCurrency } from "./partners";
+import { fundingMicros, requireCurrency } from "../partners/money";
+import { PartnerParams, PartnerSchema } from "../partners/schemas";
 
 /**
  * Money between the operator and a partner (operator-api.md "Partners and keys"): a payment the

@@ -6,7 +6,8 @@ import { ApiError } from "../http/errors";
 import { runOperatorWrite } from "../http/runner";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { addKeyStatements, revokeKeyStatements } from "../partners/commands";
-import { mustGetPartner, PartnerParams } from "./partners";
+import { PartnerParams } from "../partners/schemas";
+import { mustGetPartner } from "../partners/store";
 
 /** `POST /admin/v1/partners/{id}/keys` and `DELETE …/keys/{kid}` (operator-api.md "Partners and keys"). */
 

@@ -1,5 +1,6 @@
 import { all, first, raw, sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
+import { ApiError } from "../http/errors";
 import { formatMicros } from "../rates/micros";
 
 /** Partners and their keys in D1 (operator-api.md "Partners and keys"). */
@@ -32,6 +33,19 @@ export interface KeyRow {
 
 export async function getPartner(db: D1Database, id: string): Promise<PartnerRow | null> {
   return first<PartnerRow>(db, sql`SELECT * FROM partners WHERE id = ${id}`);
+}
+
+export async function mustGetPartner(db: D1Database, id: string): Promise<PartnerRow> {
+  const p = await getPartner(db, id);
+  if (!p) throw new ApiError("partner_not_found", `no partner ${id}`);
+  return p;
+}
+
+/** A partner as the operator sees one: with its funding position, its units in force and its keys. */
+export async function partnerDetail(db: D1Database, id: string, currency: string, now: number) {
+  const p = await mustGetPartner(db, id);
+  const [units, keys] = await Promise.all([partnerUnits(db, id, now), listKeys(db, id)]);
+  return renderPartner(p, currency, units, keys);
 }
 
 export async function listPartners(db: D1Database, opts: { limit: number; afterId?: string }): Promise<PartnerRow[]> {
