@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { AmountSchema } from "../http/schemas";
 
-/** Wire schemas of the operator's partners (operator-api.md "Partners and keys"). */
+/** Wire schemas of the operator's partners and transfers (operator-api.md "Partners and keys"). */
 
 export const PartnerId = z.string().regex(/^[a-z0-9-]{2,40}$/, "must be 2 to 40 of [a-z0-9-]");
 export const PartnerParams = z.object({ id: PartnerId.openapi({ param: { name: "id", in: "path" } }) });
@@ -37,3 +37,7 @@ export const PatchPartner = z.strictObject({
   funding: FundingChange.optional(),
 });
 export type PatchPartnerBody = z.infer<typeof PatchPartner>;
+
+/** A payment or a payout between the operator and a partner. */
+export const Transfer = z.strictObject({ amount: AmountSchema, reference: z.string().min(1).max(200) });
+export type TransferBody = z.infer<typeof Transfer>;
