@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { parseRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
-import { decodeCursor, page } from "../http/pagination";
+import { badCursor, decodeCursor, page } from "../http/pagination";
 import {
   DecimalString,
   errorResponses,
@@ -195,7 +195,7 @@ export const rateCardRoutes: RouteModule = (r) => {
         ? { effectiveFrom: Number(position.e), createdAt: Number(position.c), seq: Number(position.s) }
         : undefined;
       if (after && ![after.effectiveFrom, after.createdAt, after.seq].every(Number.isSafeInteger)) {
-        throw new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
+        throw badCursor();
       }
       await requirePartner(db, id);
       const rows = await listRateCards(db, id, { limit: limit + 1, after });

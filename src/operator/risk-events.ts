@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
-import { ApiError } from "../http/errors";
-import { decodeCursor, page } from "../http/pagination";
+import { badCursor, decodeCursor, page } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { listRiskEvents } from "../risk/store";
 
@@ -37,10 +36,6 @@ const FilterString = (name: string, max = 128) =>
     .max(max)
     .optional()
     .openapi({ param: { name, in: "query" } });
-
-function badCursor(): ApiError {
-  return new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
-}
 
 export const riskEventRoutes: RouteModule = (r) => {
   r.openapi(
