@@ -11,6 +11,7 @@ import { partnerFundingRoutes } from "./operator/partner-funding";
 import { partnerKeyRoutes } from "./operator/partner-keys";
 import { partnerUpdateRoutes } from "./operator/partner-update";
 import { partnerRoutes } from "./operator/partners";
+import { rateCardCreateRoutes } from "./operator/rate-card-create";
 import { rateCardRoutes } from "./operator/rate-cards";
 import { reviewRoutes } from "./operator/reviews";
 import { riskEventRoutes } from "./operator/risk-events";
@@ -56,6 +57,7 @@ export const app = createApp({
     partnerKeyRoutes,
     partnerFundingRoutes,
     auditRoutes,
+    rateCardCreateRoutes,
     rateCardRoutes,
     adjustmentRoutes,
     riskRuleRoutes,
