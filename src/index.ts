@@ -8,7 +8,8 @@ import { auditRoutes } from "./operator/audit";
 import { metricsRoutes } from "./operator/metrics";
 import { partnerCreateRoutes } from "./operator/partner-create";
 import { partnerFundingRoutes } from "./operator/partner-funding";
-import { partnerKeyRoutes } from "./operator/partner-keys";
+import { partnerKeyAddRoutes } from "./operator/partner-key-add";
+import { partnerKeyRevokeRoutes } from "./operator/partner-key-revoke";
 import { partnerUpdateRoutes } from "./operator/partner-update";
 import { partnerRoutes } from "./operator/partners";
 import { rateCardCreateRoutes } from "./operator/rate-card-create";
@@ -54,7 +55,8 @@ export const app = createApp({
     partnerCreateRoutes,
     partnerRoutes,
     partnerUpdateRoutes,
-    partnerKeyRoutes,
+    partnerKeyAddRoutes,
+    partnerKeyRevokeRoutes,
     partnerFundingRoutes,
     auditRoutes,
     rateCardCreateRoutes,

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { AmountSchema } from "../http/schemas";
 
-/** Wire schemas of the operator's partners and transfers (operator-api.md "Partners and keys"). */
+/** Wire schemas of the operator's partners, keys and transfers (operator-api.md "Partners and keys"). */
 
 export const PartnerId = z.string().regex(/^[a-z0-9-]{2,40}$/, "must be 2 to 40 of [a-z0-9-]");
 export const PartnerParams = z.object({ id: PartnerId.openapi({ param: { name: "id", in: "path" } }) });
@@ -37,6 +37,34 @@ export const PatchPartner = z.strictObject({
   funding: FundingChange.optional(),
 });
 export type PatchPartnerBody = z.infer<typeof PatchPartner>;
+
+const PublicJwk = z
+  .object({
+    kty: z.enum(["OKP", "EC"]),
+    crv: z.enum(["Ed25519", "P-256"]),
+    x: z.string().min(1).max(200),
+    y: z.string().min(1).max(200).optional(),
+    d: z.string().optional(),
+  })
+  .passthrough();
+export type PublicJwkBody = z.infer<typeof PublicJwk>;
+
+export const AddKey = z.strictObject({
+  kid: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[\x21-\x7e]+$/),
+  public_jwk: PublicJwk,
+});
+
+export const KeyParams = PartnerParams.extend({
+  kid: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "kid", in: "path" } }),
+});
 
 /** A payment or a payout between the operator and a partner. */
 export const Transfer = z.strictObject({ amount: AmountSchema, reference: z.string().min(1).max(200) });
