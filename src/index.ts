@@ -14,9 +14,11 @@ import { partnerUpdateRoutes } from "./operator/partner-update";
 import { partnerRoutes } from "./operator/partners";
 import { rateCardCreateRoutes } from "./operator/rate-card-create";
 import { rateCardRoutes } from "./operator/rate-cards";
+import { reviewDecisionRoutes } from "./operator/review-decision";
 import { reviewRoutes } from "./operator/reviews";
 import { riskEventRoutes } from "./operator/risk-events";
 import { riskRuleRoutes } from "./operator/risk-rules";
+import { riskRuleReplaceRoutes } from "./operator/risk-rules-replace";
 import { seedRoutes } from "./operator/seeds";
 import { settlementCloseRoutes } from "./operator/settlement-close";
 import { settlementConfigRoutes } from "./operator/settlement-config";
@@ -63,8 +65,10 @@ export const app = createApp({
     rateCardRoutes,
     adjustmentRoutes,
     riskRuleRoutes,
+    riskRuleReplaceRoutes,
     riskEventRoutes,
     reviewRoutes,
+    reviewDecisionRoutes,
     settlementCloseRoutes,
     settlementReportRoutes,
     settlementConfigRoutes,
