@@ -19,6 +19,8 @@ import { reviewRoutes } from "./operator/reviews";
 import { riskEventRoutes } from "./operator/risk-events";
 import { riskRuleRoutes } from "./operator/risk-rules";
 import { riskRuleReplaceRoutes } from "./operator/risk-rules-replace";
+import { seedForgetRoutes } from "./operator/seed-forget";
+import { seedRecordRoutes } from "./operator/seed-record";
 import { seedRoutes } from "./operator/seeds";
 import { settlementCloseRoutes } from "./operator/settlement-close";
 import { settlementConfigRoutes } from "./operator/settlement-config";
@@ -74,6 +76,8 @@ export const app = createApp({
     settlementConfigRoutes,
     metricsRoutes,
     seedRoutes,
+    seedRecordRoutes,
+    seedForgetRoutes,
   ],
   public: [publicRoutes, benchRoutes],
 });
