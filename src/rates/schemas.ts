@@ -3,7 +3,7 @@ import { parseRfc3339 } from "../db/time";
 import { DecimalString, NonNegativeDecimalString, Rfc3339, UnitCode } from "../http/schemas";
 import { cmp, fromInt, parseDecimal } from "./decimal";
 
-/** Wire schemas of rate cards (operator-api.md "Rates"). */
+/** Wire schemas of rate cards (operator-api.md "Rates") and of a quote at one (partner-api.md §5). */
 
 const MAX_ENTRIES = 20;
 /** Sanity bounds: far above any real program, low enough that every conversion stays exact and small. */
@@ -99,3 +99,33 @@ export const RateCardSchema = z
     created_by: z.string(),
   })
   .openapi("RateCard");
+
+export const QuoteQuery = z.strictObject({
+  unit: UnitCode.openapi({ param: { name: "unit", in: "query" } }),
+  value: DecimalString.openapi({ param: { name: "value", in: "query" } }),
+});
+
+export const QuoteSchema = z
+  .object({
+    quote: z.object({
+      amount: z.object({ value: z.string(), unit: z.string() }),
+      earn: z
+        .object({
+          points: z.number().int().openapi({ description: "Points this amount earns now (fractions dropped)" }),
+          rate: z.string().openapi({ description: "Points per unit, before campaigns", example: "1" }),
+          multiplier: z.string().openapi({ description: "Product of the active campaigns' multipliers", example: "2" }),
+          campaigns: z.array(z.string()).openapi({ description: "Names of the active campaigns" }),
+        })
+        .nullable()
+        .openapi({ description: "null when this partner does not earn in the unit" }),
+      burn: z
+        .object({
+          points: z.number().int().openapi({ description: "Points needed for a discount of this amount (rounded up)" }),
+          value_per_point: z.string().openapi({ example: "0.01" }),
+        })
+        .nullable()
+        .openapi({ description: "null when this partner does not redeem in the unit" }),
+      rate_card_id: z.string(),
+    }),
+  })
+  .openapi("Quote");
