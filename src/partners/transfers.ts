@@ -38,7 +38,7 @@ function transferJson({ kind, body, partnerId }: TransferRequest, now: number): 
     FROM partners WHERE id = ${partnerId})`;
 }
 
-export function planTransfer(transfer: TransferRequest, { now }: CommandContext): WritePlan {
+export function planTransfer(transfer: TransferRequest, { now }: Pick<CommandContext, "now">): WritePlan {
   const { kind, partnerId: id, body, currency } = transfer;
   const partnerMissing = sql`NOT ${partnerExists(id)}`;
   try {
