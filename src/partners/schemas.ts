@@ -3,7 +3,7 @@ import { AmountSchema } from "../http/schemas";
 
 /** Wire schemas of the operator's partners, keys and transfers (operator-api.md "Partners and keys"). */
 
-export const PartnerId = z.string().regex(/^[a-z0-9-]{2,40}$/, "must be 2 to 40 of [a-z0-9-]");
+const PartnerId = z.string().regex(/^[a-z0-9-]{2,40}$/, "must be 2 to 40 of [a-z0-9-]");
 export const PartnerParams = z.object({ id: PartnerId.openapi({ param: { name: "id", in: "path" } }) });
 
 /** Prepaid only: what a close does with a receivable left after the set-off (economics.md). */

@@ -31,7 +31,7 @@ export interface KeyRow {
   revoked_at: number | null;
 }
 
-export async function getPartner(db: D1Database, id: string): Promise<PartnerRow | null> {
+async function getPartner(db: D1Database, id: string): Promise<PartnerRow | null> {
   return first<PartnerRow>(db, sql`SELECT * FROM partners WHERE id = ${id}`);
 }
 
@@ -53,7 +53,7 @@ export async function listPartners(db: D1Database, opts: { limit: number; afterI
   return all<PartnerRow>(db, sql`SELECT * FROM partners ${after} ORDER BY id LIMIT ${opts.limit}`);
 }
 
-export async function listKeys(db: D1Database, partnerId: string): Promise<KeyRow[]> {
+async function listKeys(db: D1Database, partnerId: string): Promise<KeyRow[]> {
   return all<KeyRow>(
     db,
     sql`SELECT kid, alg, public_jwk, created_at, revoked_at FROM partner_keys WHERE partner_id = ${partnerId}
@@ -62,7 +62,7 @@ export async function listKeys(db: D1Database, partnerId: string): Promise<KeyRo
 }
 
 /** The units a partner earns and burns in, from its rate card in force (empty before one exists). */
-export async function partnerUnits(db: D1Database, partnerId: string, now: number): Promise<{ earn: string[]; burn: string[] }> {
+async function partnerUnits(db: D1Database, partnerId: string, now: number): Promise<{ earn: string[]; burn: string[] }> {
   const row = await first<{ earn: string; burn: string }>(
     db,
     sql`SELECT earn, burn FROM rate_cards WHERE partner_id = ${partnerId} AND effective_from <= ${now}
