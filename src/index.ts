@@ -6,13 +6,21 @@ import { runScheduled } from "./jobs/scheduled";
 import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
 import { metricsRoutes } from "./operator/metrics";
+import { partnerCreateRoutes } from "./operator/partner-create";
 import { partnerFundingRoutes } from "./operator/partner-funding";
-import { partnerKeyRoutes } from "./operator/partner-keys";
+import { partnerKeyAddRoutes } from "./operator/partner-key-add";
+import { partnerKeyRevokeRoutes } from "./operator/partner-key-revoke";
+import { partnerUpdateRoutes } from "./operator/partner-update";
 import { partnerRoutes } from "./operator/partners";
+import { rateCardCreateRoutes } from "./operator/rate-card-create";
 import { rateCardRoutes } from "./operator/rate-cards";
+import { reviewDecisionRoutes } from "./operator/review-decision";
 import { reviewRoutes } from "./operator/reviews";
 import { riskEventRoutes } from "./operator/risk-events";
 import { riskRuleRoutes } from "./operator/risk-rules";
+import { riskRuleReplaceRoutes } from "./operator/risk-rules-replace";
+import { seedForgetRoutes } from "./operator/seed-forget";
+import { seedRecordRoutes } from "./operator/seed-record";
 import { seedRoutes } from "./operator/seeds";
 import { settlementCloseRoutes } from "./operator/settlement-close";
 import { settlementConfigRoutes } from "./operator/settlement-config";
@@ -48,20 +56,28 @@ export const app = createApp({
     settlementLineRoutes,
   ],
   operator: [
+    partnerCreateRoutes,
     partnerRoutes,
-    partnerKeyRoutes,
+    partnerUpdateRoutes,
+    partnerKeyAddRoutes,
+    partnerKeyRevokeRoutes,
     partnerFundingRoutes,
     auditRoutes,
+    rateCardCreateRoutes,
     rateCardRoutes,
     adjustmentRoutes,
     riskRuleRoutes,
+    riskRuleReplaceRoutes,
     riskEventRoutes,
     reviewRoutes,
+    reviewDecisionRoutes,
     settlementCloseRoutes,
     settlementReportRoutes,
     settlementConfigRoutes,
     metricsRoutes,
     seedRoutes,
+    seedRecordRoutes,
+    seedForgetRoutes,
   ],
   public: [publicRoutes, benchRoutes],
 });

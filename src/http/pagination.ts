@@ -6,23 +6,27 @@ export function encodeCursor(position: Record<string, string | number>): string 
   return base64url.encode(JSON.stringify(position));
 }
 
+/** A cursor that decodes but holds no position of this list. */
+export function badCursor(): ApiError {
+  return new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
+}
+
 export function decodeCursor<K extends string>(
   cursor: string | undefined,
   keys: readonly K[],
 ): Record<K, string | number> | undefined {
   if (cursor === undefined) return undefined;
-  const invalid = () => new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder().decode(base64url.decode(cursor)));
   } catch {
-    throw invalid();
+    throw badCursor();
   }
-  if (typeof parsed !== "object" || parsed === null) throw invalid();
+  if (typeof parsed !== "object" || parsed === null) throw badCursor();
   const record = parsed as Record<string, unknown>;
   for (const key of keys) {
     const v = record[key];
-    if (typeof v !== "string" && typeof v !== "number") throw invalid();
+    if (typeof v !== "string" && typeof v !== "number") throw badCursor();
   }
   return record as Record<K, string | number>;
 }

@@ -81,6 +81,15 @@ export const ListQuery = z.strictObject({
     .openapi({ param: { name: "cursor", in: "query" } }),
 });
 
+/** An optional exact-match filter of a list, named as its query parameter. */
+export const FilterString = (name: string, max = 128) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .optional()
+    .openapi({ param: { name, in: "query" } });
+
 export function listOf<T extends z.ZodTypeAny>(item: T) {
   return z.object({ data: z.array(item), next_cursor: z.string().nullable() });
 }

@@ -2,8 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listAudit } from "../audit/log";
 import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
-import { ApiError } from "../http/errors";
-import { decodeCursor, page } from "../http/pagination";
+import { badCursor, decodeCursor, page } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 
 const AuditEntry = z
@@ -42,7 +41,7 @@ export const auditRoutes: RouteModule = (r) => {
       const position = decodeCursor(cursor, ["id"]);
       const beforeId = position ? Number(position.id) : undefined;
       if (beforeId !== undefined && !Number.isSafeInteger(beforeId)) {
-        throw new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
+        throw badCursor();
       }
       const rows = await listAudit(c.env.DB, { limit: limit + 1, beforeId, actor, action });
       const result = page(rows, limit, (e) => ({ id: e.id }));

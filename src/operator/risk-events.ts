@@ -1,46 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { toRfc3339 } from "../db/time";
+import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
-import { ApiError } from "../http/errors";
-import { decodeCursor, page } from "../http/pagination";
-import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
-import { listRiskEvents } from "../risk/store";
-
-/** `GET /admin/v1/risk-events` (operator-api.md "Risk rules"): declines and reviews, newest first. */
-
-const RiskEventSchema = z
-  .object({
-    id: z.string().openapi({ example: "rsk_42" }),
-    at: z.string(),
-    rule_id: z.string(),
-    action: z
-      .enum(["deny", "review"])
-      .openapi({ description: "deny: the request was declined (422 risk_declined); review: the transaction was sent to review" }),
-    applies_to: z.enum(["earn", "burn", "enroll"]),
-    partner_id: z.string(),
-    member_id: z.string().nullable(),
-    member_ref: z.string().nullable(),
-    transaction_id: z.string().nullable().openapi({ description: "The transaction sent to review; a declined request has none" }),
-    points: z.number().int().nullable(),
-    context: z.object({
-      ip: z.string().openapi({ description: "Normalised (IPv4-mapped IPv6 as IPv4)" }),
-      device_id: z.string().optional(),
-    }),
-    request_id: z.string().nullable(),
-  })
-  .openapi("RiskEvent");
-
-const FilterString = (name: string, max = 128) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .optional()
-    .openapi({ param: { name, in: "query" } });
-
-function badCursor(): ApiError {
-  return new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
-}
+import { badCursor, decodeCursor, page } from "../http/pagination";
+import { errorResponses, FilterString, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { RiskEventSchema } from "../risk/schemas";
+import { listRiskEvents, renderRiskEvent } from "../risk/store";
 
 export const riskEventRoutes: RouteModule = (r) => {
   r.openapi(
@@ -75,26 +38,7 @@ export const riskEventRoutes: RouteModule = (r) => {
         memberId: member_id,
       });
       const result = page(rows, limit, (e) => ({ id: e.id }));
-      return c.json(
-        {
-          data: result.data.map((e) => ({
-            id: `rsk_${e.id}`,
-            at: toRfc3339(e.at),
-            rule_id: e.rule_id,
-            action: e.action,
-            applies_to: e.applies_to,
-            partner_id: e.partner_id,
-            member_id: e.member_id,
-            member_ref: e.member_ref,
-            transaction_id: e.transaction_id,
-            points: e.points,
-            context: { ip: e.ip, ...(e.device_id === null ? {} : { device_id: e.device_id }) },
-            request_id: e.request_id,
-          })),
-          next_cursor: result.next_cursor,
-        },
-        200,
-      );
+      return c.json({ data: result.data.map(renderRiskEvent), next_cursor: result.next_cursor }, 200);
     },
   );
 };

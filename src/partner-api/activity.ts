@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "../db/sql-template";
 import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
-import { decodeCursor, page } from "../http/pagination";
+import { badCursor, decodeCursor, page } from "../http/pagination";
 import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse, ListQuery, listOf, PARTNER_AUTH_ERRORS } from "../http/schemas";
 import { memberOfRef } from "../ledger/member";
@@ -29,10 +29,6 @@ const ActivityEntry = z
     description:
       "The calling partner's own transactions in full; another partner's show only id, type, status, points, partner and created_at.",
   });
-
-function badCursor(): ApiError {
-  return new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
-}
 
 /** `GET /v1/members/{member_ref}/activity` (partner-api.md §4): every partner's transactions, newest first. */
 export const activityRoutes: RouteModule = (r) => {

@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
-import { ApiError } from "../http/errors";
-import { decodeCursor, page } from "../http/pagination";
+import { badCursor, decodeCursor, page } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, PARTNER_AUTH_ERRORS } from "../http/schemas";
 import { LineSchema, SettlementParams, settlementNotFound } from "../settlement/schemas";
 import { getPeriod, getStatementText, lineJson, listLines } from "../settlement/store";
@@ -37,7 +36,7 @@ export const settlementLineRoutes: RouteModule = (r) => {
         ? { at: Number(position.at), txn: String(position.t), src: String(position.s), srcId: Number(position.i) }
         : undefined;
       if (after && !(Number.isSafeInteger(after.at) && Number.isSafeInteger(after.srcId))) {
-        throw new ApiError("invalid_param", "cursor is not one this API returned", "cursor");
+        throw badCursor();
       }
       const rows = await listLines(db, partnerId, period, limit + 1, after);
       const result = page(rows, limit, (last) => ({ at: last.at, t: last.txn_id, s: last.src, i: last.src_id }));

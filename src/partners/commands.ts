@@ -1,6 +1,8 @@
 import { auditStatement } from "../audit/log";
 import { firstGuard, guard } from "../db/guard";
 import { type Sql, sql } from "../db/sql-template";
+import { fundingMicros, requireCurrency } from "./money";
+import type { CreatePartnerBody, PatchPartnerBody } from "./schemas";
 
 /**
  * The operator's partner writes (operator-api.md "Partners and keys") as statements of one
@@ -10,7 +12,7 @@ import { type Sql, sql } from "../db/sql-template";
  * decided again.
  */
 
-export interface NewPartner {
+interface NewPartner {
   id: string;
   name: string;
   fundingMode: "prepaid" | "postpaid";
@@ -21,9 +23,9 @@ export interface NewPartner {
   holdTtlSeconds: number;
 }
 
-const partnerExists = (id: string) => sql`EXISTS (SELECT 1 FROM partners WHERE id = ${id})`;
+export const partnerExists = (id: string) => sql`EXISTS (SELECT 1 FROM partners WHERE id = ${id})`;
 
-export function createPartnerStatements(p: NewPartner, actor: string, detail: unknown, now: number): Sql[] {
+function createPartnerStatements(p: NewPartner, actor: string, detail: unknown, now: number): Sql[] {
   const prepaid = p.fundingMode === "prepaid";
   return [
     guard("partner_exists", partnerExists(p.id)),
@@ -35,7 +37,24 @@ export function createPartnerStatements(p: NewPartner, actor: string, detail: un
   ];
 }
 
-export interface PartnerChange {
+/** `POST /admin/v1/partners`: the body in the settlement currency, as a new partner; the body is audited as given. */
+export function planCreatePartner(body: CreatePartnerBody, currency: string, actor: string, now: number): Sql[] {
+  const field = body.funding.mode === "prepaid" ? "balance" : "credit_limit";
+  const amount = body.funding.mode === "prepaid" ? body.funding.balance : body.funding.credit_limit;
+  requireCurrency(amount.unit, currency, `funding.${field}.unit`);
+  const partner: NewPartner = {
+    id: body.id,
+    name: body.name,
+    fundingMode: body.funding.mode,
+    fundingMicros: fundingMicros(amount.value, `funding.${field}.value`),
+    receivables: (body.funding.mode === "prepaid" && body.funding.receivables) || "payout",
+    pendingDays: body.pending_days ?? 0,
+    holdTtlSeconds: body.hold_ttl_seconds ?? 900,
+  };
+  return createPartnerStatements(partner, actor, body, now);
+}
+
+interface PartnerChange {
   status?: "active" | "suspended";
   name?: string;
   pendingDays?: number;
@@ -46,7 +65,7 @@ export interface PartnerChange {
 }
 
 /** A PATCH: only what is given changes (funding changes the mode or the limit, never a balance). */
-export function updatePartnerStatements(id: string, ch: PartnerChange, actor: string, detail: unknown, now: number): Sql[] {
+function updatePartnerStatements(id: string, ch: PartnerChange, actor: string, detail: unknown, now: number): Sql[] {
   return [
     guard("partner_not_found", sql`NOT ${partnerExists(id)}`),
     sql`UPDATE partners SET status = COALESCE(${ch.status ?? null}, status), name = COALESCE(${ch.name ?? null}, name),
@@ -60,6 +79,25 @@ export function updatePartnerStatements(id: string, ch: PartnerChange, actor: st
       WHERE id = ${id}`,
     auditStatement({ at: now, actor, action: "partner.update", target: id, detail }),
   ];
+}
+
+/** `PATCH /admin/v1/partners/{id}`: the body as a change (a credit limit in the settlement currency), audited as given. */
+export function planUpdatePartner(id: string, body: PatchPartnerBody, currency: string, actor: string, now: number): Sql[] {
+  let creditLimit: number | null = null;
+  if (body.funding?.mode === "postpaid") {
+    requireCurrency(body.funding.credit_limit.unit, currency, "funding.credit_limit.unit");
+    creditLimit = fundingMicros(body.funding.credit_limit.value, "funding.credit_limit.value");
+  }
+  const change: PartnerChange = {
+    status: body.status,
+    name: body.name,
+    pendingDays: body.pending_days,
+    holdTtlSeconds: body.hold_ttl_seconds,
+    fundingMode: body.funding?.mode,
+    creditLimitMicros: creditLimit,
+    receivables: body.funding?.mode === "prepaid" ? body.funding.receivables : undefined,
+  };
+  return updatePartnerStatements(id, change, actor, body, now);
 }
 
 export function addKeyStatements(

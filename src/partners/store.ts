@@ -1,5 +1,6 @@
 import { all, first, raw, sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
+import { ApiError } from "../http/errors";
 import { formatMicros } from "../rates/micros";
 
 /** Partners and their keys in D1 (operator-api.md "Partners and keys"). */
@@ -30,8 +31,21 @@ export interface KeyRow {
   revoked_at: number | null;
 }
 
-export async function getPartner(db: D1Database, id: string): Promise<PartnerRow | null> {
+async function getPartner(db: D1Database, id: string): Promise<PartnerRow | null> {
   return first<PartnerRow>(db, sql`SELECT * FROM partners WHERE id = ${id}`);
+}
+
+export async function mustGetPartner(db: D1Database, id: string): Promise<PartnerRow> {
+  const p = await getPartner(db, id);
+  if (!p) throw new ApiError("partner_not_found", `no partner ${id}`);
+  return p;
+}
+
+/** A partner as the operator sees one: with its funding position, its units in force and its keys. */
+export async function partnerDetail(db: D1Database, id: string, currency: string, now: number) {
+  const p = await mustGetPartner(db, id);
+  const [units, keys] = await Promise.all([partnerUnits(db, id, now), listKeys(db, id)]);
+  return renderPartner(p, currency, units, keys);
 }
 
 export async function listPartners(db: D1Database, opts: { limit: number; afterId?: string }): Promise<PartnerRow[]> {
@@ -39,7 +53,7 @@ export async function listPartners(db: D1Database, opts: { limit: number; afterI
   return all<PartnerRow>(db, sql`SELECT * FROM partners ${after} ORDER BY id LIMIT ${opts.limit}`);
 }
 
-export async function listKeys(db: D1Database, partnerId: string): Promise<KeyRow[]> {
+async function listKeys(db: D1Database, partnerId: string): Promise<KeyRow[]> {
   return all<KeyRow>(
     db,
     sql`SELECT kid, alg, public_jwk, created_at, revoked_at FROM partner_keys WHERE partner_id = ${partnerId}
@@ -48,7 +62,7 @@ export async function listKeys(db: D1Database, partnerId: string): Promise<KeyRo
 }
 
 /** The units a partner earns and burns in, from its rate card in force (empty before one exists). */
-export async function partnerUnits(db: D1Database, partnerId: string, now: number): Promise<{ earn: string[]; burn: string[] }> {
+async function partnerUnits(db: D1Database, partnerId: string, now: number): Promise<{ earn: string[]; burn: string[] }> {
   const row = await first<{ earn: string; burn: string }>(
     db,
     sql`SELECT earn, burn FROM rate_cards WHERE partner_id = ${partnerId} AND effective_from <= ${now}

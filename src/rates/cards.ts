@@ -10,7 +10,8 @@ import { auditStatement } from "../audit/log";
 import { newId } from "../db/ids";
 import { sqlInt } from "../db/sql";
 import { all, first, raw, runBatch, sql } from "../db/sql-template";
-import { toRfc3339 } from "../db/time";
+import { parseRfc3339, toRfc3339 } from "../db/time";
+import { ApiError } from "../http/errors";
 import type { Campaign } from "./conversion";
 import { type Decimal, formatDecimal, parseDecimal } from "./decimal";
 import { toMicros } from "./micros";
@@ -45,7 +46,7 @@ export interface RateCard {
   createdBy: string;
 }
 
-/** A creation request, already validated (src/operator/rate-cards.ts). Decimal strings as given. */
+/** A creation request, already validated (src/rates/schemas.ts). Decimal strings as given. */
 export interface RateCardInput {
   earn: { unit: string; points_per_unit: string }[];
   burn: { unit: string; value_per_point: string }[];
@@ -136,9 +137,21 @@ export async function listRateCards(
   }));
 }
 
+/** When a new version takes over: now, or the time asked for, which must not be in the past. */
+export function newCardEffectiveFrom(requested: string | undefined, now: number): number {
+  if (requested === undefined) return now;
+  const at = parseRfc3339(requested);
+  // The schema checked the format; "the past" is anything before this request's second.
+  if (at === undefined || at < Math.floor(now / 1000) * 1000) {
+    throw new ApiError("invalid_body", "effective_from must not be in the past", "effective_from");
+  }
+  return at;
+}
+
 /**
  * Stores a new version, with its audit entry in the same batch. The caller has validated the
- * input and checked that the partner exists and that `effectiveFrom` is not in the past.
+ * input and checked that the partner exists and that `effectiveFrom` is not in the past
+ * (`newCardEffectiveFrom`).
  */
 export async function createRateCard(
   db: D1Database,

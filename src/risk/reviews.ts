@@ -1,6 +1,7 @@
 import { auditStatement } from "../audit/log";
 import { guard, guardViolated } from "../db/guard";
 import { all, first, raw, runBatch, type Sql, sql } from "../db/sql-template";
+import { toRfc3339 } from "../db/time";
 import { ApiError } from "../http/errors";
 import type { CommandContext, WritePlan } from "../http/runner";
 import { earnEffects } from "../ledger/earn";
@@ -189,6 +190,16 @@ export interface ReviewListRow {
   risk_rule_id: string | null;
   context_ip: string | null;
   context_device: string | null;
+}
+
+/** A review as the queue shows it: decided by the coalition's review timeout after its booking. */
+export function renderReview(row: ReviewListRow, reviewTimeoutSeconds: number) {
+  return {
+    transaction: JSON.parse(row.txn) as Record<string, unknown>,
+    rule_id: row.risk_rule_id,
+    context: { ip: row.context_ip, ...(row.context_device === null ? {} : { device_id: row.context_device }) },
+    decide_by: toRfc3339(row.booked_at + reviewTimeoutSeconds * 1000),
+  };
 }
 
 /** Transactions in review, oldest first (a queue), keyset by (booked_at, id). */

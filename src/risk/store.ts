@@ -1,5 +1,7 @@
 import { auditStatement } from "../audit/log";
-import { all, join, prepare, raw, runBatch, type Sql, sql } from "../db/sql-template";
+import { all, join, list, prepare, raw, runBatch, type Sql, sql } from "../db/sql-template";
+import { toRfc3339 } from "../db/time";
+import { ApiError } from "../http/errors";
 import { type RiskRule, type RuleSet, ruleSetFromText } from "./rules";
 
 /** The rule set in D1 (table risk_rule_set, one row) and the risk event log (risk_events). */
@@ -32,6 +34,29 @@ export async function readRuleSet(db: D1Database): Promise<StoredRuleSet> {
     updatedAt: row?.updated_at ?? null,
     updatedBy: row?.updated_by ?? null,
   };
+}
+
+/** The rule set as `GET /admin/v1/risk-rules` answers it. */
+export function renderRuleSet(set: StoredRuleSet) {
+  return {
+    rules: set.rules,
+    version: set.version,
+    updated_at: set.updatedAt === null ? null : toRfc3339(set.updatedAt),
+    updated_by: set.updatedBy,
+  };
+}
+
+/** A rule of one partner must name a partner that exists; the first that does not is refused. */
+export async function requireRulePartners(db: D1Database, rules: readonly RiskRule[]): Promise<void> {
+  const partnerIds = [...new Set(rules.flatMap((rule) => (rule.partner_id === undefined ? [] : [rule.partner_id])))];
+  if (partnerIds.length === 0) return;
+  const known = new Set(
+    (await all<{ id: string }>(db, sql`SELECT id FROM partners WHERE id IN ${list(partnerIds)}`)).map((row) => row.id),
+  );
+  const i = rules.findIndex((rule) => rule.partner_id !== undefined && !known.has(rule.partner_id));
+  if (i >= 0) {
+    throw new ApiError("invalid_body", `rules.${i}.partner_id: no partner ${rules[i]?.partner_id}`, `rules.${i}.partner_id`);
+  }
 }
 
 /** Replaces the whole set, audited in the same batch. */
@@ -77,6 +102,24 @@ export async function listRiskEvents(
   if (opts.memberId !== undefined) where.push(sql`member_id = ${opts.memberId}`);
   if (opts.beforeId !== undefined) where.push(sql`id < ${opts.beforeId}`);
   return all<RiskEventRow>(db, sql`SELECT * FROM risk_events WHERE ${join(where, " AND ")} ORDER BY id DESC LIMIT ${opts.limit}`);
+}
+
+/** An event as the operator's log shows it. */
+export function renderRiskEvent(e: RiskEventRow) {
+  return {
+    id: `rsk_${e.id}`,
+    at: toRfc3339(e.at),
+    rule_id: e.rule_id,
+    action: e.action,
+    applies_to: e.applies_to,
+    partner_id: e.partner_id,
+    member_id: e.member_id,
+    member_ref: e.member_ref,
+    transaction_id: e.transaction_id,
+    points: e.points,
+    context: { ip: e.ip, ...(e.device_id === null ? {} : { device_id: e.device_id }) },
+    request_id: e.request_id,
+  };
 }
 
 /**

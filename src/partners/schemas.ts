@@ -1,0 +1,71 @@
+import { z } from "@hono/zod-openapi";
+import { AmountSchema } from "../http/schemas";
+
+/** Wire schemas of the operator's partners, keys and transfers (operator-api.md "Partners and keys"). */
+
+const PartnerId = z.string().regex(/^[a-z0-9-]{2,40}$/, "must be 2 to 40 of [a-z0-9-]");
+export const PartnerParams = z.object({ id: PartnerId.openapi({ param: { name: "id", in: "path" } }) });
+
+/** Prepaid only: what a close does with a receivable left after the set-off (economics.md). */
+const Receivables = z.enum(["payout", "top_up"]).optional();
+const Funding = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("prepaid"), balance: AmountSchema, receivables: Receivables }),
+  z.strictObject({ mode: z.literal("postpaid"), credit_limit: AmountSchema }),
+]);
+const FundingChange = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("prepaid"), receivables: Receivables }),
+  z.strictObject({ mode: z.literal("postpaid"), credit_limit: AmountSchema }),
+]);
+
+export const PartnerSchema = z.object({}).passthrough().openapi("Partner");
+export const PartnerResponse = z.object({ partner: PartnerSchema });
+
+export const CreatePartner = z.strictObject({
+  id: PartnerId,
+  name: z.string().min(1).max(100),
+  funding: Funding,
+  pending_days: z.number().int().min(0).max(365).optional(),
+  hold_ttl_seconds: z.number().int().min(60).max(604_800).optional(),
+});
+export type CreatePartnerBody = z.infer<typeof CreatePartner>;
+
+export const PatchPartner = z.strictObject({
+  status: z.enum(["active", "suspended"]).optional(),
+  name: z.string().min(1).max(100).optional(),
+  pending_days: z.number().int().min(0).max(365).optional(),
+  hold_ttl_seconds: z.number().int().min(60).max(604_800).optional(),
+  funding: FundingChange.optional(),
+});
+export type PatchPartnerBody = z.infer<typeof PatchPartner>;
+
+const PublicJwk = z
+  .object({
+    kty: z.enum(["OKP", "EC"]),
+    crv: z.enum(["Ed25519", "P-256"]),
+    x: z.string().min(1).max(200),
+    y: z.string().min(1).max(200).optional(),
+    d: z.string().optional(),
+  })
+  .passthrough();
+export type PublicJwkBody = z.infer<typeof PublicJwk>;
+
+export const AddKey = z.strictObject({
+  kid: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[\x21-\x7e]+$/),
+  public_jwk: PublicJwk,
+});
+
+export const KeyParams = PartnerParams.extend({
+  kid: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "kid", in: "path" } }),
+});
+
+/** A payment or a payout between the operator and a partner. */
+export const Transfer = z.strictObject({ amount: AmountSchema, reference: z.string().min(1).max(200) });
+export type TransferBody = z.infer<typeof Transfer>;
