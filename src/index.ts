@@ -1,6 +1,5 @@
 import type { Env } from "./env";
-import { createApp } from "./http/app";
-import { benchRoutes } from "./http/bench";
+import { type AppRoutes, createApp } from "./http/app";
 import { publicRoutes } from "./http/public";
 import { runScheduled } from "./jobs/scheduled";
 import { adjustmentRoutes } from "./operator/adjustments";
@@ -23,7 +22,8 @@ import { whoamiRoutes } from "./partner-api/whoami";
 import { riskRoutes } from "./risk/routes";
 import { settlementOperatorRoutes, settlementPartnerRoutes, settlementPublicRoutes } from "./settlement/routes";
 
-export const app = createApp({
+/** Every route of the exchange (the bench worker, scripts/bench/worker/, serves these plus its own). */
+export const routes: AppRoutes = {
   partner: [
     whoamiRoutes,
     enrolRoutes,
@@ -48,8 +48,10 @@ export const app = createApp({
     settlementOperatorRoutes,
     seedRoutes,
   ],
-  public: [publicRoutes, benchRoutes, settlementPublicRoutes],
-});
+  public: [publicRoutes, settlementPublicRoutes],
+};
+
+export const app = createApp(routes);
 
 export default {
   fetch: app.fetch,

@@ -30,7 +30,7 @@ export interface AppEnv {
     operator: OperatorPrincipal;
     /** The server clock for this request, in ms; one reading per request. */
     now: number;
-    /** D1 rows read and written by the request's write batch (reported to `npm run bench`). */
+    /** D1 rows read and written by the request's write batch (recorded by the runner; the bench worker, scripts/bench/worker/meter.ts, meters every D1 call of a request itself). */
     d1Rows?: { read: number; written: number };
   };
 }

@@ -14,7 +14,6 @@ import {
   PARTNER_AUTH_ERRORS,
   Rfc3339,
 } from "../http/schemas";
-import { benchSettlementClose } from "./bench";
 import { closePeriods, finalizePeriod, storedReport } from "./close";
 import { reportCsv } from "./csv";
 import { pointsMetrics } from "./metrics";
@@ -426,13 +425,5 @@ export const settlementPublicRoutes: RouteModule = (r) => {
     tags: ["Settlement"],
     summary: "The public keys that verify settlement statements and reports (JWK set; never a private member)",
     responses: { 200: { description: "`{ keys: [ { kty, crv, x, kid, alg, use } ] }`" } },
-  });
-  // `npm run bench` only (BENCH_ROUTES = "1"): synthetic load for one period, then a timed close.
-  r.post("/__bench/settlement/close", async (c) => {
-    if (c.env.BENCH_ROUTES !== "1") return c.notFound();
-    const n = Number(c.req.query("transactions") ?? "10000");
-    if (!Number.isSafeInteger(n) || n < 1 || n > 5_000_000)
-      throw new ApiError("invalid_param", "transactions: 1 to 5000000", "transactions");
-    return c.json(await benchSettlementClose(c.env, { transactions: n }));
   });
 };
