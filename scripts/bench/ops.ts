@@ -1,0 +1,228 @@
+/**
+ * What each operation costs in D1, one request at a time on fresh members: D1 calls, rows read and
+ * written and SQL time (the bench worker's D1-* headers: sums over every D1 call of the request,
+ * from D1's meta; scripts/bench/worker/meter.ts), and the database bytes it adds (the size from
+ * meta.size_after before and after all the operations of a kind, divided by their number).
+ *
+ * The sequence, on `members` members enrolled just before (so their own history is the same at
+ * every ledger size), each kind `perMember` times round the members: signed GET /v1/partner,
+ * balance reads, earns, copies of the last earn's idempotency record, burns (capture), copies of
+ * the last burn's record, holds, then the capture of each hold. A signed GET writes only its
+ * request nonce (`jti`, pruned ~15 minutes later), so its bytes are a nonce's; the copies
+ * (POST /__bench/copies/idempotency) give an idempotency record's own bytes.
+ */
+import type { PartnerClient } from "../../src/client/partner-client";
+import { BURN_POINTS, EARN_AMOUNT } from "./scenarios";
+import { type BenchMember, enrol, freshMember, pool } from "./setup";
+import { newJti } from "./sign";
+import type { CallMeter } from "./worker/meter";
+
+export type OpKind = "whoami" | "balance" | "earn" | "burn" | "hold" | "capture";
+
+export const OP_NAMES: Record<OpKind, string> = {
+  whoami: "signed GET /v1/partner",
+  balance: "signed balance read",
+  earn: "earn",
+  burn: "burn (capture: true)",
+  hold: "hold",
+  capture: "capture",
+};
+
+export interface D1Sample {
+  status: number;
+  calls: number;
+  read: number;
+  written: number;
+  ms: number;
+  sizeAfter?: number;
+  explain?: CallMeter[];
+}
+
+export interface OpStats {
+  kind: OpKind;
+  /** 2xx responses measured; `failed` the others. */
+  count: number;
+  failed: number;
+  calls: number;
+  maxCalls: number;
+  read: number;
+  written: number;
+  maxRead: number;
+  maxWritten: number;
+  ms: number;
+  /** Database bytes added per operation. */
+  bytes: number;
+  samples: D1Sample[];
+}
+
+export interface OpsAtSize {
+  transactions: number;
+  ops: OpStats[];
+  /** Bytes one idempotency record adds (copies of an earn's, of a burn's). */
+  idempotencyBytes: { earn: number; burn: number };
+}
+
+const header = (r: Response, name: string) => r.headers.get(name);
+
+/** The D1-* headers of a bench worker response. */
+export function d1Sample(response: Response): D1Sample {
+  const num = (name: string) => Number(header(response, name) ?? Number.NaN);
+  const explained = header(response, "D1-Explain");
+  const size = header(response, "D1-Size-After");
+  return {
+    status: response.status,
+    calls: num("D1-Calls"),
+    read: num("D1-Rows-Read"),
+    written: num("D1-Rows-Written"),
+    ms: num("D1-Duration-Ms"),
+    ...(size === null ? {} : { sizeAfter: Number(size) }),
+    ...(explained ? { explain: JSON.parse(Buffer.from(explained, "base64").toString("utf8")) as CallMeter[] } : {}),
+  };
+}
+
+export async function databaseBytes(baseUrl: string): Promise<number> {
+  const r = await fetch(`${baseUrl}/__bench/size`);
+  if (!r.ok) throw new Error(`GET /__bench/size answered ${r.status}`);
+  const { bytes } = (await r.json()) as { bytes: number | null };
+  if (typeof bytes !== "number") throw new Error("D1 reports no size_after");
+  return bytes;
+}
+
+function stats(kind: OpKind, samples: D1Sample[], bytes: number): OpStats {
+  const ok = samples.filter((s) => s.status >= 200 && s.status < 300);
+  const n = Math.max(ok.length, 1);
+  const mean = (f: (s: D1Sample) => number) => ok.reduce((a, s) => a + f(s), 0) / n;
+  const max = (f: (s: D1Sample) => number) => ok.reduce((a, s) => Math.max(a, f(s)), 0);
+  return {
+    kind,
+    count: ok.length,
+    failed: samples.length - ok.length,
+    calls: mean((s) => s.calls),
+    maxCalls: max((s) => s.calls),
+    read: mean((s) => s.read),
+    written: mean((s) => s.written),
+    maxRead: max((s) => s.read),
+    maxWritten: max((s) => s.written),
+    ms: mean((s) => s.ms),
+    bytes,
+    samples: ok,
+  };
+}
+
+async function copyRecord(baseUrl: string, scope: string, key: string, count: number): Promise<void> {
+  const r = await fetch(`${baseUrl}/__bench/copies/idempotency`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ scope, key, count }),
+  });
+  if (!r.ok) throw new Error(`POST /__bench/copies/idempotency answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
+}
+
+export interface OpsOptions {
+  members: number;
+  perMember: number;
+  explain: boolean;
+}
+
+export async function measureOps(
+  baseUrl: string,
+  client: PartnerClient,
+  currency: string,
+  options: OpsOptions,
+): Promise<Omit<OpsAtSize, "transactions">> {
+  const members: BenchMember[] = Array.from({ length: options.members }, () => freshMember("ops"));
+  await pool(members, 8, (m) => enrol(client, m));
+  const headers: Record<string, string> = options.explain ? { "Bench-Explain": "1" } : {};
+  const n = options.members * options.perMember;
+  const round = async (op: (m: BenchMember) => Promise<Response>): Promise<D1Sample[]> => {
+    const samples: D1Sample[] = [];
+    for (let k = 0; k < options.perMember; k++) for (const m of members) samples.push(d1Sample(await op(m)));
+    return samples;
+  };
+  const key = () => `bench_${newJti()}`;
+  let lastKey = "";
+  const keyed = () => {
+    lastKey = key();
+    return { idempotencyKey: lastKey, headers };
+  };
+
+  // The catalogue is loaded now, not by the first measured request.
+  await client.get("/v1/partner");
+  const sizes: number[] = [await databaseBytes(baseUrl)];
+  const mark = async () => {
+    sizes.push(await databaseBytes(baseUrl));
+    const [a, b] = sizes.slice(-2) as [number, number];
+    return (b - a) / n;
+  };
+  const whoami = await round(async () => (await client.get("/v1/partner", { headers })).response);
+  const whoamiBytes = await mark();
+  const balance = await round(async (m) => (await client.get(`/v1/members/${m.ref}/balance`, { headers })).response);
+  const balanceBytes = await mark();
+  const earn = await round(
+    async (m) =>
+      (
+        await client.post(
+          "/v1/earn",
+          { member_ref: m.ref, amount: { value: EARN_AMOUNT, unit: currency }, context: m.context },
+          keyed(),
+        )
+      ).response,
+  );
+  const earnBytes = await mark();
+  await copyRecord(baseUrl, client.partnerId, lastKey, n);
+  const earnRecord = await mark();
+  const burn = await round(
+    async (m) =>
+      (await client.post("/v1/burns", { member_ref: m.ref, points: BURN_POINTS, context: m.context }, keyed())).response,
+  );
+  const burnBytes = await mark();
+  await copyRecord(baseUrl, client.partnerId, lastKey, n);
+  const burnRecord = await mark();
+  const holds: string[] = [];
+  const hold = await round(async (m) => {
+    const r = await client.post<{ transaction: { id: string } }>(
+      "/v1/burns",
+      { member_ref: m.ref, points: BURN_POINTS, capture: false, context: m.context },
+      keyed(),
+    );
+    if (r.ok) holds.push(r.data.transaction.id);
+    return r.response;
+  });
+  const holdBytes = await mark();
+  const capture: D1Sample[] = [];
+  for (const id of holds) capture.push(d1Sample((await client.post(`/v1/burns/${id}/capture`, {}, keyed())).response));
+  const captureBytes = holds.length > 0 ? ((await mark()) * n) / holds.length : 0;
+  return {
+    ops: [
+      stats("whoami", whoami, whoamiBytes),
+      stats("balance", balance, balanceBytes),
+      stats("earn", earn, earnBytes),
+      stats("burn", burn, burnBytes),
+      stats("hold", hold, holdBytes),
+      stats("capture", capture, captureBytes),
+    ],
+    idempotencyBytes: { earn: earnRecord, burn: burnRecord },
+  };
+}
+
+/** Rows of earns then burns on one fresh member (the risk rules' cost: the caller sets the rules). */
+export async function measureEarnBurn(
+  client: PartnerClient,
+  currency: string,
+  counts: { earns: number; burns: number },
+): Promise<{ earn: OpStats; burn: OpStats }> {
+  const m = freshMember("risk");
+  await enrol(client, m);
+  const earns: D1Sample[] = [];
+  const burns: D1Sample[] = [];
+  for (let i = 0; i < counts.earns; i++) {
+    const body = { member_ref: m.ref, amount: { value: EARN_AMOUNT, unit: currency }, context: m.context };
+    earns.push(d1Sample((await client.post("/v1/earn", body)).response));
+  }
+  for (let i = 0; i < counts.burns; i++) {
+    burns.push(
+      d1Sample((await client.post("/v1/burns", { member_ref: m.ref, points: BURN_POINTS, context: m.context })).response),
+    );
+  }
+  return { earn: stats("earn", earns, 0), burn: stats("burn", burns, 0) };
+}
