@@ -1,13 +1,15 @@
 /**
  * What each operation costs in D1, one request at a time on fresh members: D1 calls, rows read and
  * written and SQL time (the bench worker's D1-* headers: sums over every D1 call of the request,
- * from D1's meta; scripts/bench/worker/meter.ts), and the database bytes it adds (the size from
- * meta.size_after before and after all the operations of a kind, divided by their number).
+ * from D1's meta; scripts/bench/worker/meter.ts), and the database bytes it adds: the database
+ * size after it (D1-Size-After, meta.size_after) minus the size after the request before it.
+ * Requests go one at a time and nothing else writes, so these deltas add up to the database's
+ * growth; SQLite grows by 4 KiB pages, so a mean over n operations resolves 4096 / n bytes.
  *
  * The sequence, on `members` members enrolled just before (so their own history is the same at
  * every ledger size), each kind `perMember` times round the members: signed GET /v1/partner,
  * balance reads, earns, copies of the last earn's idempotency record, burns (capture), copies of
- * the last burn's record, holds, then the capture of each hold. A signed GET writes only its
+ * the last burn's record, then holds each captured right away. A signed GET writes only its
  * request nonce (`jti`, pruned ~15 minutes later), so its bytes are a nonce's; the copies
  * (POST /__bench/copies/idempotency) give an idempotency record's own bytes.
  */
@@ -35,6 +37,8 @@ export interface D1Sample {
   written: number;
   ms: number;
   sizeAfter?: number;
+  /** Database bytes added since the request before it (set by the measurement). */
+  bytes?: number;
   explain?: CallMeter[];
 }
 
@@ -52,6 +56,9 @@ export interface OpStats {
   ms: number;
   /** Database bytes added per operation. */
   bytes: number;
+  /** Mean rows read by each member's first and by its last operation of this kind (its own history grew meanwhile). */
+  firstRead: number;
+  lastRead: number;
   samples: D1Sample[];
 }
 
@@ -88,10 +95,11 @@ export async function databaseBytes(baseUrl: string): Promise<number> {
   return bytes;
 }
 
-function stats(kind: OpKind, samples: D1Sample[], bytes: number): OpStats {
+function stats(kind: OpKind, samples: D1Sample[], members = 1): OpStats {
   const ok = samples.filter((s) => s.status >= 200 && s.status < 300);
   const n = Math.max(ok.length, 1);
   const mean = (f: (s: D1Sample) => number) => ok.reduce((a, s) => a + f(s), 0) / n;
+  const meanOf = (part: D1Sample[]) => part.reduce((a, s) => a + s.read, 0) / Math.max(part.length, 1);
   const max = (f: (s: D1Sample) => number) => ok.reduce((a, s) => Math.max(a, f(s)), 0);
   return {
     kind,
@@ -104,18 +112,22 @@ function stats(kind: OpKind, samples: D1Sample[], bytes: number): OpStats {
     maxRead: max((s) => s.read),
     maxWritten: max((s) => s.written),
     ms: mean((s) => s.ms),
-    bytes,
+    bytes: mean((s) => s.bytes ?? 0),
+    firstRead: meanOf(ok.slice(0, members)),
+    lastRead: meanOf(ok.slice(-members)),
     samples: ok,
   };
 }
 
-async function copyRecord(baseUrl: string, scope: string, key: string, count: number): Promise<void> {
+async function copyRecord(baseUrl: string, scope: string, key: string, count: number): Promise<Response> {
   const r = await fetch(`${baseUrl}/__bench/copies/idempotency`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ scope, key, count }),
   });
   if (!r.ok) throw new Error(`POST /__bench/copies/idempotency answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
+  await r.arrayBuffer();
+  return r;
 }
 
 export interface OpsOptions {
@@ -134,72 +146,67 @@ export async function measureOps(
   await pool(members, 8, (m) => enrol(client, m));
   const headers: Record<string, string> = options.explain ? { "Bench-Explain": "1" } : {};
   const n = options.members * options.perMember;
-  const round = async (op: (m: BenchMember) => Promise<Response>): Promise<D1Sample[]> => {
-    const samples: D1Sample[] = [];
-    for (let k = 0; k < options.perMember; k++) for (const m of members) samples.push(d1Sample(await op(m)));
+  let size = 0;
+  /** The request's D1 figures, and the bytes it added since the request before it. */
+  const take = (response: Response): D1Sample => {
+    const s = d1Sample(response);
+    const after = s.sizeAfter ?? size;
+    s.bytes = after - size;
+    size = after;
+    return s;
+  };
+  const round = async (op: (m: BenchMember) => Promise<D1Sample[]>): Promise<D1Sample[][]> => {
+    const samples: D1Sample[][] = [];
+    for (let k = 0; k < options.perMember; k++) for (const m of members) samples.push(await op(m));
     return samples;
   };
-  const key = () => `bench_${newJti()}`;
+  const one = (op: (m: BenchMember) => Promise<Response>) => async (m: BenchMember) => [take(await op(m))];
   let lastKey = "";
   const keyed = () => {
-    lastKey = key();
+    lastKey = `bench_${newJti()}`;
     return { idempotencyKey: lastKey, headers };
   };
+  const copies = async () => take(await copyRecord(baseUrl, client.partnerId, lastKey, n)).bytes ?? 0;
 
   // The catalogue is loaded now, not by the first measured request.
   await client.get("/v1/partner");
-  const sizes: number[] = [await databaseBytes(baseUrl)];
-  const mark = async () => {
-    sizes.push(await databaseBytes(baseUrl));
-    const [a, b] = sizes.slice(-2) as [number, number];
-    return (b - a) / n;
-  };
-  const whoami = await round(async () => (await client.get("/v1/partner", { headers })).response);
-  const whoamiBytes = await mark();
-  const balance = await round(async (m) => (await client.get(`/v1/members/${m.ref}/balance`, { headers })).response);
-  const balanceBytes = await mark();
-  const earn = await round(
-    async (m) =>
-      (
-        await client.post(
-          "/v1/earn",
-          { member_ref: m.ref, amount: { value: EARN_AMOUNT, unit: currency }, context: m.context },
-          keyed(),
-        )
-      ).response,
-  );
-  const earnBytes = await mark();
-  await copyRecord(baseUrl, client.partnerId, lastKey, n);
-  const earnRecord = await mark();
-  const burn = await round(
-    async (m) =>
-      (await client.post("/v1/burns", { member_ref: m.ref, points: BURN_POINTS, context: m.context }, keyed())).response,
-  );
-  const burnBytes = await mark();
-  await copyRecord(baseUrl, client.partnerId, lastKey, n);
-  const burnRecord = await mark();
-  const holds: string[] = [];
-  const hold = await round(async (m) => {
-    const r = await client.post<{ transaction: { id: string } }>(
-      "/v1/burns",
-      { member_ref: m.ref, points: BURN_POINTS, capture: false, context: m.context },
-      keyed(),
-    );
-    if (r.ok) holds.push(r.data.transaction.id);
-    return r.response;
+  size = await databaseBytes(baseUrl);
+  const whoami = await round(one(async () => (await client.get("/v1/partner", { headers })).response));
+  const balance = await round(one(async (m) => (await client.get(`/v1/members/${m.ref}/balance`, { headers })).response));
+  const earnBody = (m: BenchMember) => ({
+    member_ref: m.ref,
+    amount: { value: EARN_AMOUNT, unit: currency },
+    context: m.context,
   });
-  const holdBytes = await mark();
-  const capture: D1Sample[] = [];
-  for (const id of holds) capture.push(d1Sample((await client.post(`/v1/burns/${id}/capture`, {}, keyed())).response));
-  const captureBytes = holds.length > 0 ? ((await mark()) * n) / holds.length : 0;
+  const earn = await round(one(async (m) => (await client.post("/v1/earn", earnBody(m), keyed())).response));
+  const earnRecord = (await copies()) / n;
+  const burnBody = (m: BenchMember, capture: boolean) => ({
+    member_ref: m.ref,
+    points: BURN_POINTS,
+    capture,
+    context: m.context,
+  });
+  const burn = await round(one(async (m) => (await client.post("/v1/burns", burnBody(m, true), keyed())).response));
+  const burnRecord = (await copies()) / n;
+  const pairs = await round(async (m) => {
+    const h = await client.post<{ transaction: { id: string } }>("/v1/burns", burnBody(m, false), keyed());
+    const hold = take(h.response);
+    if (!h.ok) return [hold];
+    return [hold, take((await client.post(`/v1/burns/${h.data.transaction.id}/capture`, {}, keyed())).response)];
+  });
+  const first = (rows: D1Sample[][]) => rows.map((r) => r[0] as D1Sample);
   return {
     ops: [
-      stats("whoami", whoami, whoamiBytes),
-      stats("balance", balance, balanceBytes),
-      stats("earn", earn, earnBytes),
-      stats("burn", burn, burnBytes),
-      stats("hold", hold, holdBytes),
-      stats("capture", capture, captureBytes),
+      stats("whoami", first(whoami), options.members),
+      stats("balance", first(balance), options.members),
+      stats("earn", first(earn), options.members),
+      stats("burn", first(burn), options.members),
+      stats("hold", first(pairs), options.members),
+      stats(
+        "capture",
+        pairs.flatMap((p) => p.slice(1)),
+        options.members,
+      ),
     ],
     idempotencyBytes: { earn: earnRecord, burn: burnRecord },
   };
@@ -224,5 +231,5 @@ export async function measureEarnBurn(
       d1Sample((await client.post("/v1/burns", { member_ref: m.ref, points: BURN_POINTS, context: m.context })).response),
     );
   }
-  return { earn: stats("earn", earns, 0), burn: stats("burn", burns, 0) };
+  return { earn: stats("earn", earns), burn: stats("burn", burns) };
 }

@@ -63,6 +63,7 @@ export function renderOps(small: OpsAtSize | undefined, large: OpsAtSize | undef
       b ? rows1(b.read) : "-",
       b ? rows1(b.written) : "-",
       a && b ? `${ratio(b.read, a.read)} / ${ratio(b.written, a.written)}` : "-",
+      a && k !== "pair" ? `${rows1(a.firstRead)} → ${rows1(a.lastRead)}` : "-",
       a ? a.ms.toFixed(2) : "-",
       b ? b.ms.toFixed(2) : "-",
       a ? kb(a.bytes) : "-",
@@ -79,14 +80,19 @@ export function renderOps(small: OpsAtSize | undefined, large: OpsAtSize | undef
         `read @${l}`,
         `written @${l}`,
         "growth r / w",
+        "read: member's 1st → last",
         `SQL ms @${s}`,
         `SQL ms @${l}`,
         `bytes @${s}`,
         `bytes @${l}`,
       ],
       rows,
-      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
     ),
+  );
+  out.push(
+    "growth: the ratio of the two ledger sizes (read / written); read: member's 1st → last: the mean rows read by each member's",
+    `first and last operation of the kind @${s} (its own history grew meanwhile: ${opsNote}).`,
   );
   const failed = [...small.ops, ...(large?.ops ?? [])].filter((o) => o.failed > 0);
   for (const o of failed) out.push(`  ${OP_NAMES[o.kind]}: ${o.failed} responses not 2xx (left out)`);
@@ -145,19 +151,23 @@ export function renderCapacity(at: OpsAtSize | undefined): string[] {
   if (!at) return [];
   const b = earnBytes(at);
   if (!(b.ledger > 0 && b.record > 0)) return ["", "capacity: not computed (bytes not measured)"];
+  const days = RECORD_DAYS * 86_400;
+  const maxRate = D1_MAX_BYTES / (days * b.record);
   const out = [
     "",
     `capacity of one D1 database (${int(D1_MAX_BYTES)} bytes), with the earn's bytes @${int(at.transactions)}: ledger ${int(b.ledger)} B kept for good,`,
     `idempotency record ${int(b.record)} B kept ${RECORD_DAYS} days, nonce ${int(b.nonce)} B kept ~${NONCE_SECONDS / 60} min:`,
-    `  every transaction still inside its ${RECORD_DAYS} days: ${int(D1_MAX_BYTES)} / (${int(b.ledger)} + ${int(b.record)}) = ${int(D1_MAX_BYTES / (b.ledger + b.record))} transactions`,
+    `  every transaction inside its ${RECORD_DAYS} days (a young database): ${int(D1_MAX_BYTES)} / (${int(b.ledger)} + ${int(b.record)}) = ${int(D1_MAX_BYTES / (b.ledger + b.record))} transactions`,
+    `  ledger rows alone (every record pruned): ${int(D1_MAX_BYTES)} / ${int(b.ledger)} = ${int(D1_MAX_BYTES / b.ledger)} transactions`,
+    `  ${RECORD_DAYS} days of records alone fill it at ${int(D1_MAX_BYTES)} / (${int(days)} s x ${int(b.record)} B) = ${maxRate.toFixed(1)} writes/s sustained`,
   ];
-  for (const rate of [1, 10, 100]) {
-    const records = rate * RECORD_DAYS * 86_400 * b.record;
+  for (const rate of [0.1, 1, Math.floor(maxRate / 2)]) {
+    const records = rate * days * b.record;
     const nonces = rate * NONCE_SECONDS * b.nonce;
     const left = D1_MAX_BYTES - records - nonces;
     out.push(
-      `  at ${rate} write/s for good: (${int(D1_MAX_BYTES)} - ${int(records)} of records - ${int(nonces)} of nonces) / ${int(b.ledger)} = ` +
-        `${left > 0 ? int(left / b.ledger) : "0"} transactions (${left > 0 ? (left / b.ledger / rate / 86_400 / 365).toFixed(1) : "0"} years)`,
+      `  at ${rate} writes/s for good: (${int(D1_MAX_BYTES)} - ${int(records)} of records - ${int(nonces)} of nonces) / ${int(b.ledger)} = ` +
+        `${left > 0 ? int(left / b.ledger) : "0"} transactions, full after ${left > 0 ? (left / b.ledger / rate / 86_400 / 365).toFixed(1) : "0"} years`,
     );
   }
   return out;
