@@ -21,7 +21,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { growLedgerTo } from "./bench/history";
 import { type LoadOptions, mergeResults, runScenario, type Scenario, type ScenarioResult } from "./bench/load";
-import { measureEarnBurn, measureOps, type OpsAtSize } from "./bench/ops";
+import { measureEarnBurn, measureJobs, measureOps, type OpsAtSize } from "./bench/ops";
 import { measurePaths } from "./bench/paths";
 import { type BenchReport, render, type Settings } from "./bench/report";
 import type { RiskRows } from "./bench/report-d1";
@@ -144,7 +144,11 @@ async function main(): Promise<number> {
         await setRules("none");
       }
     }
-    return { transactions: size.transactions, ...ops };
+    const jobs = await measureJobs(baseUrl).catch((e: unknown) => {
+      log(`scheduled jobs: ${errorMessage(e)}`);
+      return undefined;
+    });
+    return { transactions: size.transactions, ...ops, ...(jobs ? { jobs } : {}) };
   };
 
   try {

@@ -67,6 +67,24 @@ export interface OpsAtSize {
   ops: OpStats[];
   /** Bytes one idempotency record adds (copies of an earn's, of a burn's). */
   idempotencyBytes: { earn: number; burn: number };
+  /** One run of the scheduled jobs, each job's D1 totals. */
+  jobs?: JobCost[];
+}
+
+export interface JobCost {
+  name: string;
+  calls: number;
+  read: number;
+  written: number;
+  ms: number;
+  result: Record<string, number> | string;
+}
+
+/** One run of the scheduled handler's jobs (POST /__bench/jobs), metered job by job. */
+export async function measureJobs(baseUrl: string): Promise<JobCost[]> {
+  const r = await fetch(`${baseUrl}/__bench/jobs`, { method: "POST" });
+  if (!r.ok) throw new Error(`POST /__bench/jobs answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
+  return ((await r.json()) as { jobs: JobCost[] }).jobs;
 }
 
 const header = (r: Response, name: string) => r.headers.get(name);

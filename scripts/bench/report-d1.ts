@@ -173,6 +173,42 @@ export function renderCapacity(at: OpsAtSize | undefined): string[] {
   return out;
 }
 
+/** One run of the scheduled jobs at each ledger size (a job's rows should not grow with the ledger either). */
+export function renderJobs(small: OpsAtSize | undefined, large: OpsAtSize | undefined): string[] {
+  if (!small?.jobs) return [];
+  const names = small.jobs.map((j) => j.name);
+  const at = (a: OpsAtSize | undefined, name: string) => a?.jobs?.find((j) => j.name === name);
+  return [
+    "",
+    "the scheduled jobs, one run each (POST /__bench/jobs, as the Cron Trigger runs them; nothing was due):",
+    ...table(
+      [
+        "job",
+        "D1 calls",
+        `read @${int(small.transactions)}`,
+        `written @${int(small.transactions)}`,
+        `read @${large ? int(large.transactions) : "-"}`,
+        `written @${large ? int(large.transactions) : "-"}`,
+        "read growth",
+      ],
+      names.map((name) => {
+        const a = at(small, name);
+        const b = at(large, name);
+        return [
+          `${name}${typeof a?.result === "string" ? ` (failed: ${a.result.slice(0, 60)})` : ""}`,
+          a ? String(a.calls) : "-",
+          a ? int(a.read) : "-",
+          a ? int(a.written) : "-",
+          b ? int(b.read) : "-",
+          b ? int(b.written) : "-",
+          a && b ? ratio(b.read, Math.max(a.read, 1)) : "-",
+        ];
+      }),
+      new Set([1, 2, 3, 4, 5, 6]),
+    ),
+  ];
+}
+
 export function renderPaths(paths: PathCalls[] | undefined, error?: string): string[] {
   if (!paths) return ["", `rarer paths: not measured${error ? `: ${error}` : ""}`];
   return [

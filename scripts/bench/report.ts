@@ -5,7 +5,16 @@ import os from "node:os";
 import type { ScenarioResult } from "./load";
 import type { OpsAtSize } from "./ops";
 import type { PathCalls } from "./paths";
-import { type RiskRows, renderBudgets, renderCapacity, renderExplain, renderOps, renderPaths, renderRisk } from "./report-d1";
+import {
+  type RiskRows,
+  renderBudgets,
+  renderCapacity,
+  renderExplain,
+  renderJobs,
+  renderOps,
+  renderPaths,
+  renderRisk,
+} from "./report-d1";
 import type { CloseTiming } from "./settlement";
 import { int, ms, ratio, table } from "./table";
 
@@ -129,6 +138,7 @@ export function render(report: BenchReport): string {
   const note = `${settings.members} fresh members x ${settings.perMember} of each kind`;
   if (report.ops.error) out.push(`D1 per operation: ${report.ops.error}`);
   out.push(...renderOps(small, large, note), ...renderBudgets(small, large), ...renderCapacity(large ?? small));
+  out.push(...renderJobs(small, large));
   out.push(...renderPaths(report.paths.calls, report.paths.error));
   out.push(...renderRisk(report.riskRows.rows, report.riskRows.error));
   if (settings.explain) out.push(...renderExplain(small));

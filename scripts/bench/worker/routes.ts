@@ -2,7 +2,9 @@ import type { Context } from "hono";
 import type { RouteModule } from "../../../src/http/app";
 import type { AppEnv } from "../../../src/http/context";
 import { ApiError } from "../../../src/http/errors";
+import { JOBS } from "../../../src/jobs/scheduled";
 import { HISTORY_CHUNK_MAX, ledgerCounts, writeHistory } from "./history";
+import { D1Meter } from "./meter";
 import { benchSettlementClose } from "./settlement";
 
 /**
@@ -10,7 +12,8 @@ import { benchSettlementClose } from "./settlement";
  * none of them): bare baselines that measure the platform rather than the exchange (a route doing
  * nothing, one doing a bare 2-statement D1 batch), synthetic history straight into D1, the
  * database size, copies of a stored record (to measure what one record costs on disk), a catalogue
- * change behind the isolate's back, and the settlement close hook. Only for a disposable database.
+ * change behind the isolate's back, one run of the scheduled jobs metered job by job, and the
+ * settlement close hook. Only for a disposable database.
  */
 
 function intParam(value: unknown, min: number, max: number): number | undefined {
@@ -87,6 +90,23 @@ export const benchRoutes: RouteModule = (r) => {
   r.post("/__bench/catalogue/bump", async (c) => {
     await c.env.DB.prepare("UPDATE catalogue_version SET version = version + 1 WHERE id = 1").run();
     return c.json({ ok: true });
+  });
+
+  /** The scheduled handler's jobs, run once now as the Cron Trigger runs them, each with its own D1 meter. */
+  r.post("/__bench/jobs", async (c) => {
+    const now = Date.now();
+    const jobs = [];
+    for (const job of JOBS) {
+      const meter = new D1Meter(c.env.DB);
+      let result: Record<string, number> | string;
+      try {
+        result = await job.run({ ...c.env, DB: meter.db }, now);
+      } catch (error) {
+        result = error instanceof Error ? error.message : String(error);
+      }
+      jobs.push({ name: job.name, ...meter.totals(), result });
+    }
+    return c.json({ jobs });
   });
 
   /**
