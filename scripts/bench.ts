@@ -14,7 +14,8 @@
  * BENCH_CONNECTIONS (16), BENCH_QUICK=1 (settlement periods of 10k and 100k only),
  * BENCH_ROUNDS (2: each scenario's time is split into this many interleaved slices),
  * BENCH_LEDGER_SMALL (10000), BENCH_LEDGER_LARGE (1000000), BENCH_MEMBERS (20) and BENCH_OPS (20:
- * operations of each kind per member), BENCH_EXPLAIN=1 (each statement's rows), PORT_BENCH (8790).
+ * operations of each kind per member), BENCH_BYTES_OPS (2000: the larger sample of an earn's bytes),
+ * BENCH_EXPLAIN=1 (each statement's rows), PORT_BENCH (8790).
  */
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
     perMember: Math.floor(intEnv("BENCH_OPS", 20, 1)),
     rounds: Math.floor(intEnv("BENCH_ROUNDS", 2, 1)),
     explain: process.env.BENCH_EXPLAIN === "1",
+    bytesOps: Math.floor(intEnv("BENCH_BYTES_OPS", 2000, 0)),
   };
   const ledgerSmall = Math.floor(intEnv("BENCH_LEDGER_SMALL", 10_000, 0));
   const ledgerLarge = Math.floor(intEnv("BENCH_LEDGER_LARGE", 1_000_000, 0));
@@ -129,6 +131,7 @@ async function main(): Promise<number> {
       members: settings.members,
       perMember: settings.perMember,
       explain: settings.explain,
+      bytesOps: settings.bytesOps,
     });
     if (!riskMissing && !report.riskRows.error) {
       try {

@@ -69,6 +69,8 @@ export interface OpsAtSize {
   idempotencyBytes: { earn: number; burn: number };
   /** One run of the scheduled jobs, each job's D1 totals. */
   jobs?: JobCost[];
+  /** Bytes per operation from a larger sample of `n`: a signed GET's nonce, an earn, an earn's idempotency record. */
+  earnBytes?: { n: number; nonce: number; earn: number; record: number };
 }
 
 export interface JobCost {
@@ -152,6 +154,8 @@ export interface OpsOptions {
   members: number;
   perMember: number;
   explain: boolean;
+  /** Signed GETs, earns and record copies of the larger bytes sample (0: none). */
+  bytesOps: number;
 }
 
 export async function measureOps(
@@ -212,8 +216,25 @@ export async function measureOps(
     if (!h.ok) return [hold];
     return [hold, take((await client.post(`/v1/burns/${h.data.transaction.id}/capture`, {}, keyed())).response)];
   });
+  // An earn's bytes from a larger sample, on the same members: SQLite allocates whole pages in a
+  // dozen b-trees, so 400 operations still leave about ±100 B of noise from run to run.
+  let earnBytes: OpsAtSize["earnBytes"];
+  if (options.bytesOps > 0) {
+    const many = async (op: (m: BenchMember) => Promise<Response>) => {
+      let added = 0;
+      for (let i = 0; i < options.bytesOps; i++) added += take(await op(members[i % members.length] as BenchMember)).bytes ?? 0;
+      return added / options.bytesOps;
+    };
+    const nonce = await many(async () => (await client.get("/v1/partner")).response);
+    const earned = await many(
+      async (m) => (await client.post("/v1/earn", earnBody(m), { idempotencyKey: keyed().idempotencyKey })).response,
+    );
+    const copied = take(await copyRecord(baseUrl, client.partnerId, lastKey, options.bytesOps)).bytes ?? 0;
+    earnBytes = { n: options.bytesOps, nonce, earn: earned, record: copied / options.bytesOps };
+  }
   const first = (rows: D1Sample[][]) => rows.map((r) => r[0] as D1Sample);
   return {
+    ...(earnBytes ? { earnBytes } : {}),
     ops: [
       stats("whoami", first(whoami), options.members),
       stats("balance", first(balance), options.members),

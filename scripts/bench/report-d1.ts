@@ -19,12 +19,17 @@ const NONCE_SECONDS = 900;
 const kb = (bytes: number) => (Number.isFinite(bytes) ? `${int(bytes)} B` : "-");
 const op = (at: OpsAtSize | undefined, kind: OpKind) => at?.ops.find((o) => o.kind === kind);
 
-/** Bytes one earn leaves for good (its nonce deducted), its idempotency record, its ledger rows. */
+/**
+ * Bytes one earn leaves for good (its nonce deducted), its idempotency record, its ledger rows:
+ * from the larger bytes sample when there is one, else from the per-operation sequence.
+ */
 export function earnBytes(at: OpsAtSize) {
-  const nonce = op(at, "whoami")?.bytes ?? Number.NaN;
-  const total = op(at, "earn")?.bytes ?? Number.NaN;
-  const record = at.idempotencyBytes.earn;
-  return { nonce, total, durable: total - nonce, record, ledger: total - nonce - record };
+  const big = at.earnBytes;
+  const nonce = big ? big.nonce : (op(at, "whoami")?.bytes ?? Number.NaN);
+  const total = big ? big.earn : (op(at, "earn")?.bytes ?? Number.NaN);
+  const record = big ? big.record : at.idempotencyBytes.earn;
+  const n = big ? big.n : (op(at, "earn")?.count ?? 0);
+  return { n, nonce, total, durable: total - nonce, record, ledger: total - nonce - record };
 }
 
 function pair(at: OpsAtSize | undefined): OpStats | undefined {
@@ -96,7 +101,10 @@ export function renderOps(small: OpsAtSize | undefined, large: OpsAtSize | undef
   );
   const failed = [...small.ops, ...(large?.ops ?? [])].filter((o) => o.failed > 0);
   for (const o of failed) out.push(`  ${OP_NAMES[o.kind]}: ${o.failed} responses not 2xx (left out)`);
-  out.push("", "bytes of one earn (the nonce from signed GETs; the record from copies of an earn's own record):");
+  out.push(
+    "",
+    `bytes of one earn (means over n operations on the same members: n signed GETs give the nonce, n earns, n copies of an earn's record):`,
+  );
   const sizes = [small, ...(large ? [large] : [])];
   const bytes = sizes.map(earnBytes);
   const burnRecord = sizes.map((a) => a.idempotencyBytes.burn);
@@ -104,12 +112,13 @@ export function renderOps(small: OpsAtSize | undefined, large: OpsAtSize | undef
     ...table(
       ["", ...sizes.map((a) => `@${int(a.transactions)}`)],
       [
+        ["n", ...bytes.map((b) => int(b.n))],
         ["as added (ledger rows + idempotency record + request nonce)", ...bytes.map((b) => kb(b.total))],
         ["request nonce (pruned after ~15 min)", ...bytes.map((b) => kb(b.nonce))],
         ["durable: as added minus the nonce", ...bytes.map((b) => kb(b.durable))],
         ["  of which the idempotency record (kept 30 days)", ...bytes.map((b) => kb(b.record))],
         ["  of which ledger rows (kept for good)", ...bytes.map((b) => kb(b.ledger))],
-        ["a burn's idempotency record", ...burnRecord.map(kb)],
+        ["a burn's idempotency record (n = the burns above)", ...burnRecord.map(kb)],
       ],
       new Set(sizes.map((_, i) => i + 1)),
     ),
@@ -165,9 +174,11 @@ export function renderCapacity(at: OpsAtSize | undefined): string[] {
     const records = rate * days * b.record;
     const nonces = rate * NONCE_SECONDS * b.nonce;
     const left = D1_MAX_BYTES - records - nonces;
+    const fullDays = left > 0 ? left / b.ledger / rate / 86_400 : 0;
+    const after = fullDays >= 365 ? `${(fullDays / 365).toFixed(1)} years` : `${Math.round(fullDays)} days`;
     out.push(
       `  at ${rate} writes/s for good: (${int(D1_MAX_BYTES)} - ${int(records)} of records - ${int(nonces)} of nonces) / ${int(b.ledger)} = ` +
-        `${left > 0 ? int(left / b.ledger) : "0"} transactions, full after ${left > 0 ? (left / b.ledger / rate / 86_400 / 365).toFixed(1) : "0"} years`,
+        `${left > 0 ? int(left / b.ledger) : "0"} transactions, full after ${after}`,
     );
   }
   return out;

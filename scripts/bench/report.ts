@@ -28,6 +28,7 @@ export interface Settings {
   perMember: number;
   rounds: number;
   explain: boolean;
+  bytesOps: number;
 }
 
 export interface BenchReport {
