@@ -1,23 +1,31 @@
 /**
- * `npm run bench`: starts its own exchange (wrangler dev, BENCH_ROUTES=1, fresh state in
+ * `npm run bench`: starts its own exchange (wrangler dev of the bench worker, wrangler.bench.toml:
+ * the production app plus bench routes, every request's D1 calls metered; fresh state in
  * .dev/bench-state), seeds a minimal coalition through the APIs, drives it with autocannon from
- * this process and prints one table: bare baselines, signed reads, earn, burn, hold + capture
- * (req/s, p50, p99, non-2xx, ratio to the bare-batch baseline of the same run); D1 rows per
- * operation with ~10k and ~200k+ transactions in the ledger; the risk rules' cost on earn;
- * settlement close times; the machine. It asserts nothing: it exits 0 unless the server could not
- * be started and seeded.
+ * this process and prints one report: bare baselines, signed reads, earn, burn, hold + capture
+ * (req/s, p50, p99, non-2xx, ratios to the bare 2-statement batch of the same run, D1 calls and
+ * SQL time per request under load); per operation, one request at a time on fresh members with
+ * 10k and 1M transactions in the ledger: D1 calls, rows read and written, SQL time and bytes added;
+ * the issue's budgets; how many transactions a 10 GB database holds; the D1 calls of the rarer
+ * paths; the risk rules' cost; settlement close times; the machine. It asserts nothing: it exits
+ * 0 unless the server could not be started and seeded.
  *
  * Settings (environment): BENCH_SECONDS (10) per scenario, BENCH_WARMUP_SECONDS (2),
  * BENCH_CONNECTIONS (16), BENCH_QUICK=1 (settlement periods of 10k and 100k only),
  * BENCH_ROUNDS (2: each scenario's time is split into this many interleaved slices),
- * BENCH_LEDGER_SMALL (10000), BENCH_LEDGER_LARGE (200000), BENCH_ROWS_OPS (20), PORT_BENCH (8790).
+ * BENCH_LEDGER_SMALL (10000), BENCH_LEDGER_LARGE (1000000), BENCH_MEMBERS (20) and BENCH_OPS (20:
+ * operations of each kind per member), BENCH_BYTES_OPS (2000: the larger sample of an earn's bytes),
+ * BENCH_EXPLAIN=1 (each statement's rows), PORT_BENCH (8790).
  */
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { growLedgerTo, measureRowsPerOp, type RowsPerOp } from "./bench/history";
+import { growLedgerTo } from "./bench/history";
 import { type LoadOptions, mergeResults, runScenario, type Scenario, type ScenarioResult } from "./bench/load";
-import { type BenchReport, type RowsAtSize, render, type Settings } from "./bench/report";
+import { measureEarnBurn, measureJobs, measureOps, type OpsAtSize } from "./bench/ops";
+import { measurePaths } from "./bench/paths";
+import { type BenchReport, render, type Settings } from "./bench/report";
+import type { RiskRows } from "./bench/report-d1";
 import { riskUnavailable, setRiskRules } from "./bench/risk";
 import * as scenarios from "./bench/scenarios";
 import { type BenchServer, killAllNow, startBenchServer } from "./bench/server";
@@ -27,8 +35,9 @@ import { checkSignerMatchesClient, SyncSigner } from "./bench/sign";
 import { DEV_DIR, shown } from "./lib/paths";
 
 const REPORT_FILE = join(DEV_DIR, "bench-report.txt");
-/** Burns per checked-rows measurement with the default risk rules (member-burn-hourly: 10 an hour). */
-const CHECKED_BURNS = 8;
+/** Earns and burns per risk-rows measurement (the default member-burn-hourly rule allows 10 burns an hour). */
+const RISK_EARNS = 20;
+const RISK_BURNS = 8;
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 function intEnv(name: string, fallback: number, min: number): number {
@@ -49,18 +58,23 @@ async function main(): Promise<number> {
     warmupSeconds: intEnv("BENCH_WARMUP_SECONDS", 2, 0),
     connections: Math.floor(intEnv("BENCH_CONNECTIONS", 16, 1)),
     quick: process.env.BENCH_QUICK === "1",
-    rowsOps: Math.floor(intEnv("BENCH_ROWS_OPS", 20, 1)),
+    members: Math.floor(intEnv("BENCH_MEMBERS", 20, 1)),
+    perMember: Math.floor(intEnv("BENCH_OPS", 20, 1)),
     rounds: Math.floor(intEnv("BENCH_ROUNDS", 2, 1)),
+    explain: process.env.BENCH_EXPLAIN === "1",
+    bytesOps: Math.floor(intEnv("BENCH_BYTES_OPS", 2000, 0)),
   };
   const ledgerSmall = Math.floor(intEnv("BENCH_LEDGER_SMALL", 10_000, 0));
-  const ledgerLarge = Math.floor(intEnv("BENCH_LEDGER_LARGE", 200_000, 0));
+  const ledgerLarge = Math.floor(intEnv("BENCH_LEDGER_LARGE", 1_000_000, 0));
   const settlementSizes = settings.quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
   const report: BenchReport = {
     started: new Date(),
     loadAtStart: os.loadavg(),
     settings,
     scenarios: [],
-    rows: {},
+    ops: {},
+    paths: {},
+    riskRows: { rows: [] },
     risk: {},
     settlement: {},
   };
@@ -100,42 +114,59 @@ async function main(): Promise<number> {
     return r;
   };
 
-  // D1 rows per operation at a ledger size, on a fresh member: without risk rules, then (when the
-  // risk endpoint exists) with the default rules on another fresh member, the same sequence but at
-  // most CHECKED_BURNS burns (the default member-burn-hourly rule allows 10 an hour).
+  // Per operation at a ledger size, on fresh members; then the risk rules' cost on rows (two more
+  // fresh members, one without rules and one with the demo coalition's defaults).
+  // A rule change bumps the catalogue version: one signed GET reloads this isolate's catalogue, so
+  // the next measured request does not pay the reload (the rarer paths measure that cost).
+  const setRules = async (rules: "default" | "none") => {
+    await setRiskRules(op, rules);
+    await coalition.client.get("/v1/partner");
+  };
   const riskMissing = await riskUnavailable(op).catch((e: unknown) => `could not tell (${errorMessage(e)})`);
   if (riskMissing) report.risk.unavailable = riskMissing;
-  const rowsAt = async (target: number): Promise<RowsAtSize> => {
+  const atSize = async (target: number): Promise<OpsAtSize> => {
     const size = await growLedgerTo(baseUrl, BENCH_PARTNER, target, log);
-    const ops = settings.rowsOps;
-    const rows = await measureRowsPerOp(coalition.client, currency, { earns: ops, burns: ops, holds: ops });
-    let checked: RowsPerOp[] | undefined;
-    if (!riskMissing) {
+    log(`per-operation D1 figures at ${size.transactions.toLocaleString("en-US")} transactions`);
+    const ops = await measureOps(baseUrl, coalition.client, currency, {
+      members: settings.members,
+      perMember: settings.perMember,
+      explain: settings.explain,
+      bytesOps: settings.bytesOps,
+    });
+    if (!riskMissing && !report.riskRows.error) {
       try {
-        await setRiskRules(op, "default");
-        checked = await measureRowsPerOp(coalition.client, currency, {
-          earns: ops,
-          burns: Math.min(ops, CHECKED_BURNS),
-          holds: 0,
-        });
+        const counts = { earns: RISK_EARNS, burns: RISK_BURNS };
+        const none = await measureEarnBurn(coalition.client, currency, counts);
+        await setRules("default");
+        const rules = await measureEarnBurn(coalition.client, currency, counts);
+        report.riskRows.rows.push({ transactions: size.transactions, none, rules } satisfies RiskRows);
       } catch (e) {
-        report.rows.checkedError = errorMessage(e);
-        log(`rows per operation with the default risk rules: ${report.rows.checkedError}`);
+        report.riskRows.error = errorMessage(e);
+        log(`rows with the default risk rules: ${report.riskRows.error}`);
       } finally {
-        await setRiskRules(op, "none");
+        await setRules("none");
       }
     }
-    log(`rows per operation measured at ${size.transactions} transactions`);
-    return { transactions: size.transactions, rows, ...(checked ? { checked } : {}) };
+    const jobs = await measureJobs(baseUrl).catch((e: unknown) => {
+      log(`scheduled jobs: ${errorMessage(e)}`);
+      return undefined;
+    });
+    return { transactions: size.transactions, ...ops, ...(jobs ? { jobs } : {}) };
   };
 
   try {
-    // With ~10k transactions in the ledger (before the load adds its own).
+    // With ~10k transactions in the ledger (before the load adds its own); the rarer paths.
     try {
-      report.rows.small = await rowsAt(ledgerSmall);
+      report.ops.small = await atSize(ledgerSmall);
     } catch (e) {
-      report.rows.error = errorMessage(e);
-      log(`rows per operation: ${report.rows.error}`);
+      report.ops.error = errorMessage(e);
+      log(`per-operation figures: ${report.ops.error}`);
+    }
+    try {
+      report.paths.calls = await measurePaths(baseUrl, coalition.client, currency, op);
+    } catch (e) {
+      report.paths.error = errorMessage(e);
+      log(`rarer paths: ${report.paths.error}`);
     }
 
     // Throughput, in interleaved rounds. Risk: the same earn with the demo coalition's default
@@ -158,13 +189,13 @@ async function main(): Promise<number> {
         if (step.risk) {
           if (report.risk.error) continue;
           try {
-            await setRiskRules(op, "default");
+            await setRules("default");
             parts.set(step.key, [...(parts.get(step.key) ?? []), await slice(step.scenario, round)]);
           } catch (e) {
             report.risk.error = errorMessage(e);
             log(`risk: ${report.risk.error}`);
           } finally {
-            await setRiskRules(op, "none").catch((e: unknown) => {
+            await setRules("none").catch((e: unknown) => {
               report.risk.error = `clearing the rules failed: ${errorMessage(e)}`;
               log(`risk: ${report.risk.error}`);
             });
@@ -188,13 +219,13 @@ async function main(): Promise<number> {
       report.risk.withDefaults = merged("earn-risk");
     }
 
-    // D1 rows per operation with 200k+ transactions in the ledger, on other fresh members.
-    if (report.rows.small) {
+    // Per operation with 1M transactions in the ledger, on other fresh members.
+    if (report.ops.small) {
       try {
-        report.rows.large = await rowsAt(ledgerLarge);
+        report.ops.large = await atSize(ledgerLarge);
       } catch (e) {
-        report.rows.error = errorMessage(e);
-        log(`rows per operation (large ledger): ${report.rows.error}`);
+        report.ops.error = errorMessage(e);
+        log(`per-operation figures (large ledger): ${report.ops.error}`);
       }
     }
 

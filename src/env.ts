@@ -7,6 +7,4 @@ export interface Env {
   OPERATOR_JWKS: string;
   /** JSON private JWK (with `kid` and `alg`) that signs settlement reports. Never an operator key. */
   STATEMENT_SIGNING_JWK: string;
-  /** "1" exposes the bare baseline routes used by `npm run bench`. */
-  BENCH_ROUTES?: string;
 }

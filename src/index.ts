@@ -1,6 +1,5 @@
 import type { Env } from "./env";
-import { createApp } from "./http/app";
-import { benchRoutes } from "./http/bench";
+import { type AppRoutes, createApp } from "./http/app";
 import { publicRoutes } from "./http/public";
 import { runScheduled } from "./jobs/scheduled";
 import { adjustmentRoutes } from "./operator/adjustments";
@@ -39,7 +38,8 @@ import { settlementRoutes } from "./partner-api/settlements";
 import { transactionRoutes } from "./partner-api/transactions";
 import { whoamiRoutes } from "./partner-api/whoami";
 
-export const app = createApp({
+/** Every route of the exchange (the bench worker, scripts/bench/worker/, serves these plus its own). */
+export const routes: AppRoutes = {
   partner: [
     whoamiRoutes,
     enrolRoutes,
@@ -79,8 +79,10 @@ export const app = createApp({
     seedRecordRoutes,
     seedForgetRoutes,
   ],
-  public: [publicRoutes, benchRoutes],
-});
+  public: [publicRoutes],
+};
+
+export const app = createApp(routes);
 
 export default {
   fetch: app.fetch,

@@ -3,7 +3,8 @@
  * duration. Latencies are recorded per response (float ms, from request written to response
  * complete); percentiles are over 2xx responses (a pair's latency is the sum of its two
  * requests'). The rate counts 2xx responses (or complete pairs) per second; everything else is
- * reported as non-2xx or as a connection error/timeout.
+ * reported as non-2xx or as a connection error/timeout. The bench worker's D1-Calls and
+ * D1-Duration-Ms headers of the 2xx responses give D1 calls and SQL time per request under load.
  */
 import autocannon, { type RequestSpec, type Result } from "autocannon";
 
@@ -30,6 +31,21 @@ export interface ScenarioResult {
   failures: Record<string, number>;
   /** Latencies of the 2xx responses (pairs: of the complete pairs), sorted, ms. */
   latencies: Float64Array;
+  /** Over the 2xx responses (each request of a pair counts): their number, D1 calls and SQL ms summed. */
+  d1: D1Totals;
+}
+
+export interface D1Totals {
+  responses: number;
+  calls: number;
+  ms: number;
+  maxCalls: number;
+}
+
+/** A header of autocannon's response (raw names, any case). */
+function headerOf(headers: Record<string, string | string[]>, name: string): string | undefined {
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v;
+  return undefined;
 }
 
 /** One result from several rounds of the same scenario: rates over the summed time, pooled latencies. */
@@ -47,6 +63,12 @@ export function mergeResults(parts: readonly ScenarioResult[]): ScenarioResult {
   for (const p of parts) for (const [k, v] of Object.entries(p.failures)) failures[k] = (failures[k] ?? 0) + v;
   const seconds = parts.reduce((n, p) => n + p.seconds, 0);
   const ok = parts.reduce((n, p) => n + p.ok, 0);
+  const d1: D1Totals = {
+    responses: parts.reduce((n, p) => n + p.d1.responses, 0),
+    calls: parts.reduce((n, p) => n + p.d1.calls, 0),
+    ms: parts.reduce((n, p) => n + p.d1.ms, 0),
+    maxCalls: parts.reduce((n, p) => Math.max(n, p.d1.maxCalls), 0),
+  };
   return {
     name: first.name,
     pair: first.pair,
@@ -59,6 +81,7 @@ export function mergeResults(parts: readonly ScenarioResult[]): ScenarioResult {
     errors: parts.reduce((n, p) => n + p.errors, 0),
     failures,
     latencies,
+    d1,
   };
 }
 
@@ -88,6 +111,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runScenario(scenario: Scenario, options: LoadOptions): Promise<ScenarioResult> {
   const failures: Record<string, number> = {};
+  const d1: D1Totals = { responses: 0, calls: 0, ms: 0, maxCalls: 0 };
   // Which request of the sequence the next tracker 'response' event is about: autocannon calls the
   // request's onResponse hook and then emits 'response' for the same response, synchronously.
   let lastIndex = 0;
@@ -101,6 +125,14 @@ export async function runScenario(scenario: Scenario, options: LoadOptions): Pro
         if (!lastOk) {
           const key = failureKey(status, body);
           failures[key] = (failures[key] ?? 0) + 1;
+        } else {
+          const calls = Number(headerOf(headers, "d1-calls") ?? Number.NaN);
+          if (Number.isFinite(calls)) {
+            d1.responses++;
+            d1.calls += calls;
+            d1.maxCalls = Math.max(d1.maxCalls, calls);
+            d1.ms += Number(headerOf(headers, "d1-duration-ms") ?? 0);
+          }
         }
         spec.onResponse?.(status, body, context, headers);
       },
@@ -117,6 +149,7 @@ export async function runScenario(scenario: Scenario, options: LoadOptions): Pro
   if (options.warmupSeconds > 0) {
     await autocannon({ ...base, duration: options.warmupSeconds });
     for (const key of Object.keys(failures)) delete failures[key];
+    Object.assign(d1, { responses: 0, calls: 0, ms: 0, maxCalls: 0 });
     // Let requests abandoned at the end of the warm-up finish on the server.
     await sleep(500);
   }
@@ -156,5 +189,6 @@ export async function runScenario(scenario: Scenario, options: LoadOptions): Pro
     errors: result.errors,
     failures: scenario.pair && nonOkPairs > 0 ? { ...failures, "pairs not completed": nonOkPairs } : failures,
     latencies: sorted,
+    d1: { ...d1 },
   };
 }

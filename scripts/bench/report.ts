@@ -2,24 +2,33 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
-import { prefixMean, type RowsPerOp } from "./history";
 import type { ScenarioResult } from "./load";
+import type { OpsAtSize } from "./ops";
+import type { PathCalls } from "./paths";
+import {
+  type RiskRows,
+  renderBudgets,
+  renderCapacity,
+  renderExplain,
+  renderJobs,
+  renderOps,
+  renderPaths,
+  renderRisk,
+} from "./report-d1";
 import type { CloseTiming } from "./settlement";
+import { int, ms, ratio, table } from "./table";
 
 export interface Settings {
   seconds: number;
   warmupSeconds: number;
   connections: number;
   quick: boolean;
-  rowsOps: number;
+  /** Fresh members, and operations of each kind per member, of the per-operation measurement. */
+  members: number;
+  perMember: number;
   rounds: number;
-}
-
-export interface RowsAtSize {
-  transactions: number;
-  rows: RowsPerOp[];
-  /** The same sequence with the default risk rules (fewer burns), when the risk endpoint exists. */
-  checked?: RowsPerOp[];
+  explain: boolean;
+  bytesOps: number;
 }
 
 export interface BenchReport {
@@ -29,7 +38,10 @@ export interface BenchReport {
   settings: Settings;
   scenarios: ScenarioResult[];
   baseline?: ScenarioResult;
-  rows: { small?: RowsAtSize; large?: RowsAtSize; error?: string; checkedError?: string };
+  ops: { small?: OpsAtSize; large?: OpsAtSize; error?: string };
+  paths: { calls?: PathCalls[]; error?: string };
+  /** Rows of earns and burns with and without the default risk rules, per ledger size. */
+  riskRows: { rows: RiskRows[]; error?: string };
   risk: { unavailable?: string; none?: ScenarioResult; withDefaults?: ScenarioResult; error?: string };
   settlement: { unavailable?: string; flushMs?: number; timings?: CloseTiming[]; error?: string };
 }
@@ -57,21 +69,6 @@ export function machine(loadAtStart?: number[]): string[] {
 
 const loadText = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
 
-function table(header: string[], rows: string[][], rightAligned: ReadonlySet<number>): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
-}
-
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
-const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : "-");
-const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}x` : "-");
-const rows1 = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
-
 function failures(r: ScenarioResult): string {
   const parts = Object.entries(r.failures).map(([k, v]) => `${k}: ${v}`);
   return parts.length > 0 ? `  [${r.name}: ${parts.join(", ")}]` : "";
@@ -85,12 +82,24 @@ export function render(report: BenchReport): string {
     `coalition exchange bench — ${report.started.toISOString()}`,
     `settings: ${settings.seconds} s per scenario (${settings.rounds} interleaved rounds of ${+(settings.seconds / settings.rounds).toFixed(2)} s, ` +
       `${settings.warmupSeconds} s warm-up before the first), ${settings.connections} connections, ` +
-      `every partner request signed fresh${settings.quick ? ", BENCH_QUICK=1" : ""}`,
+      `every partner request signed fresh${settings.quick ? ", BENCH_QUICK=1" : ""}${settings.explain ? ", BENCH_EXPLAIN=1" : ""}`,
     "",
   );
+  const p99Base = report.baseline?.p99 ?? 0;
   out.push(
     ...table(
-      ["scenario", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "vs bare batch"],
+      [
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "non-2xx",
+        "errors",
+        "vs bare batch",
+        "p99 vs bare",
+        "D1 calls/req",
+        "SQL ms/req",
+      ],
       report.scenarios.map((r) => [
         r.name,
         `${int(r.rate)}${r.pair ? " pairs" : ""}`,
@@ -99,80 +108,41 @@ export function render(report: BenchReport): string {
         String(r.non2xx),
         String(r.errors),
         ratio(r.rate, base),
+        ratio(r.p99, p99Base),
+        r.d1.responses > 0
+          ? `${(r.d1.calls / r.d1.responses).toFixed(2)}${r.d1.maxCalls > 1 ? ` (max ${r.d1.maxCalls})` : ""}`
+          : "-",
+        r.d1.responses > 0 ? (r.d1.ms / r.d1.responses).toFixed(2) : "-",
       ]),
-      new Set([1, 2, 3, 4, 5, 6]),
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
     ),
   );
-  out.push("req/s counts 2xx responses (hold + capture: completed pairs/s; its latency is the pair's two requests summed).");
+  out.push(
+    "req/s counts 2xx responses (hold + capture: completed pairs/s; its latency is the pair's two requests summed);",
+    "D1 calls and SQL ms (meta.duration) per request are means over the 2xx responses under load (each request of a pair counts).",
+  );
   const failed = report.scenarios.map(failures).filter(Boolean);
   if (failed.length > 0) out.push("non-2xx by code:", ...failed);
-
-  out.push("", "D1 rows per operation (the request's write batch, from D1 batch meta; mean over a fresh member's operations):");
-  const { small, large } = report.rows;
-  if (small && large) {
-    const ops = small.rows.map((r) => r.op);
+  for (const name of ["earn", "burn (capture: true)"]) {
+    const r = report.scenarios.find((x) => x.name === name);
+    if (!r || base <= 0) continue;
+    const rate = r.rate / base;
+    const p99 = p99Base > 0 ? r.p99 / p99Base : Number.NaN;
     out.push(
-      ...table(
-        [
-          "operation",
-          `read @${int(small.transactions)} txns`,
-          `written @${int(small.transactions)}`,
-          `read @${int(large.transactions)} txns`,
-          `written @${int(large.transactions)}`,
-          "read ratio",
-          "written ratio",
-        ],
-        ops.map((op) => {
-          const a = small.rows.find((r) => r.op === op);
-          const b = large.rows.find((r) => r.op === op);
-          return [
-            `${op} (n=${a?.count ?? 0}/${b?.count ?? 0})`,
-            a ? rows1(a.read) : "-",
-            a ? rows1(a.written) : "-",
-            b ? rows1(b.read) : "-",
-            b ? rows1(b.written) : "-",
-            a && b ? ratio(b.read, a.read) : "-",
-            a && b ? ratio(b.written, a.written) : "-",
-          ];
-        }),
-        new Set([1, 2, 3, 4, 5, 6]),
-      ),
+      `goal (issue 10: >= 0.6x of the bare batch, p99 <= 2x): ${name} ${rate.toFixed(2)}x ${rate >= 0.6 ? "met" : "NOT met"}, ` +
+        `p99 ${p99.toFixed(2)}x ${p99 <= 2 ? "met" : "NOT met"}`,
     );
-    const missing = [...small.rows, ...large.rows, ...(small.checked ?? []), ...(large.checked ?? [])].filter(
-      (r) => r.missing > 0,
-    );
-    for (const r of missing) out.push(`  ${r.op}: ${r.missing} responses without D1-Rows headers (not 2xx)`);
-    if (small.checked && large.checked) {
-      out.push("", "the same, with the default risk rules (another fresh member, same sequence; burns: the first n):");
-      const lines: string[][] = [];
-      for (const op of small.checked.map((r) => r.op)) {
-        for (const at of [small, large]) {
-          const checked = at.checked?.find((r) => r.op === op);
-          const plain = at.rows.find((r) => r.op === op);
-          if (!checked || !plain) continue;
-          const none = prefixMean(plain, checked.count);
-          lines.push([
-            `${op} (n=${checked.count})`,
-            int(at.transactions),
-            rows1(none.read),
-            rows1(checked.read),
-            rows1(none.written),
-            rows1(checked.written),
-          ]);
-        }
-      }
-      out.push(
-        ...table(
-          ["operation", "ledger txns", "read, no rules", "read, default rules", "written, no rules", "written, default rules"],
-          lines,
-          new Set([1, 2, 3, 4, 5]),
-        ),
-      );
-    }
-  } else {
-    out.push(`  not measured${report.rows.error ? `: ${report.rows.error}` : ""}`);
   }
-  if (report.rows.checkedError) out.push(`  with the default risk rules: not measured: ${report.rows.checkedError}`);
+
+  out.push("");
+  const { small, large } = report.ops;
+  const note = `${settings.members} fresh members x ${settings.perMember} of each kind`;
+  if (report.ops.error) out.push(`D1 per operation: ${report.ops.error}`);
+  out.push(...renderOps(small, large, note), ...renderBudgets(small, large), ...renderCapacity(large ?? small));
+  out.push(...renderJobs(small, large));
+  out.push(...renderPaths(report.paths.calls, report.paths.error));
+  out.push(...renderRisk(report.riskRows.rows, report.riskRows.error));
+  if (settings.explain) out.push(...renderExplain(small));
 
   out.push("");
   const { risk } = report;
@@ -193,7 +163,7 @@ export function render(report: BenchReport): string {
   if (settlement.unavailable) out.push(`settlement: ${settlement.unavailable}`);
   else if (settlement.timings) {
     out.push(
-      "settlement close (src/settlement/bench.ts hook: N synthetic transactions with their settlement entries in one daily period,",
+      "settlement close (scripts/bench/worker/settlement.ts hook: N synthetic transactions with their settlement entries in one daily period,",
       "then the period closed as the scheduled job would; close ms timed inside the worker):",
     );
     const first = settlement.timings.find((t) => t.closeMs !== undefined)?.closeMs ?? 0;

@@ -1,43 +1,29 @@
 /**
- * The bench's own exchange: `wrangler dev` with BENCH_ROUTES=1 on a free port, serving a bundle of
- * the worker made at start (.dev/bench-build), persisting to a directory of its own (wiped first,
- * so runs are comparable), with the local keys of `npm start` (.dev/keys.json → .dev.vars,
- * scripts/lib). Its output goes to a log file, not the terminal (thousands of request log lines
- * would cost the server time).
+ * The bench's own exchange: `wrangler dev` of the bench worker (wrangler.bench.toml: the production
+ * app plus the bench routes, D1 metered; scripts/bench/worker/) on a free port, serving a bundle
+ * made at start (.dev/bench-build), persisting to a directory of its own (wiped first, so runs
+ * are comparable), with the local keys of `npm start` (.dev/keys.json → .dev.vars, scripts/lib).
+ * Its output goes to a log file, not the terminal (thousands of request log lines would cost the
+ * server time).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { upsertDotenv } from "../lib/dev-vars";
 import { type DevKeys, loadOrCreateKeys } from "../lib/keys";
-import { DEV_DIR, KEYS_FILE, ROOT, shown, WRANGLER_TOML } from "../lib/paths";
+import { DEV_DIR, KEYS_FILE, ROOT, shown } from "../lib/paths";
 import { portIsFree, waitForHealth } from "../lib/server";
 import { DEMO_PARTNERS } from "../seed/demo-coalition";
+import { checkBenchConfig, snapshotConfig, WRANGLER_BENCH_TOML } from "./config";
 
 export const HOST = "127.0.0.1";
 export const BENCH_STATE_DIR = join(DEV_DIR, "bench-state");
 export const BENCH_LOG_FILE = join(DEV_DIR, "bench-wrangler.log");
 /** The bundled worker and the config that serves it (`wrangler dev --config`). */
 export const BENCH_BUILD_DIR = join(DEV_DIR, "bench-build");
-
-/**
- * The project's wrangler.toml for the snapshot: the same bindings, vars and flags, serving the
- * bundle as it is (no_bundle), with the migrations directory of the project.
- */
-async function snapshotConfig(): Promise<string> {
-  const toml = await readFile(WRANGLER_TOML, "utf8");
-  const main = /^main\s*=.*$/m;
-  if (!main.test(toml)) throw new Error(`${shown(WRANGLER_TOML)} has no top-level main = …`);
-  return toml
-    .replace(main, 'main = "dist/index.js"\nno_bundle = true')
-    .replace(
-      /^(\s*migrations_dir\s*=\s*)"([^"]*)"/m,
-      (_m, key: string, dir: string) => `${key}${JSON.stringify(join(ROOT, dir))}`,
-    );
-}
 
 export interface BenchServer {
   baseUrl: string;
@@ -148,9 +134,13 @@ export async function startBenchServer(log: (m: string) => void): Promise<BenchS
 
   // A snapshot of the worker, bundled once: other engineers' edits during the run neither reload
   // the server mid-request nor mix two versions into one run.
-  log(`bundling the worker into ${shown(BENCH_BUILD_DIR)} (wrangler deploy --dry-run)`);
-  await wrangler("wrangler deploy --dry-run", ["deploy", "--dry-run", "--outdir", join(BENCH_BUILD_DIR, "dist")]);
-  await writeFile(join(BENCH_BUILD_DIR, "wrangler.toml"), await snapshotConfig());
+  checkBenchConfig();
+  log(`bundling the bench worker into ${shown(BENCH_BUILD_DIR)} (wrangler deploy --dry-run -c ${shown(WRANGLER_BENCH_TOML)})`);
+  const dist = join(BENCH_BUILD_DIR, "dist");
+  await wrangler("wrangler deploy --dry-run", ["deploy", "--dry-run", "--config", WRANGLER_BENCH_TOML, "--outdir", dist]);
+  const bundle = (await readdir(dist)).find((f) => f.endsWith(".js"));
+  if (!bundle) throw new Error(`wrangler deploy --dry-run wrote no .js into ${shown(dist)}`);
+  await writeFile(join(BENCH_BUILD_DIR, "wrangler.toml"), await snapshotConfig(`dist/${bundle}`));
 
   // Keys exactly as `npm start` keeps them (.dev/keys.json), written as `npm start` writes
   // .dev.vars, but next to the snapshot's config; the bench partner's key is made per run.
@@ -173,13 +163,23 @@ export async function startBenchServer(log: (m: string) => void): Promise<BenchS
   log(`fresh state in ${shown(BENCH_STATE_DIR)}; wrangler output in ${shown(BENCH_LOG_FILE)}`);
   await wrangler(
     "wrangler d1 migrations apply",
-    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", BENCH_STATE_DIR],
+    [
+      "d1",
+      "migrations",
+      "apply",
+      "DB",
+      "--local",
+      "--config",
+      join(BENCH_BUILD_DIR, "wrangler.toml"),
+      "--persist-to",
+      BENCH_STATE_DIR,
+    ],
     {
       CI: "true",
     },
   );
 
-  log(`starting wrangler dev on ${baseUrl} (BENCH_ROUTES=1)`);
+  log(`starting wrangler dev of the bench worker on ${baseUrl}`);
   const dev = run(
     [
       "dev",
@@ -193,8 +193,6 @@ export async function startBenchServer(log: (m: string) => void): Promise<BenchS
       BENCH_STATE_DIR,
       "--inspector-port",
       String(inspectorPort),
-      "--var",
-      "BENCH_ROUTES:1",
       "--show-interactive-dev-session=false",
       // Request logging at info level would print a line per request.
       "--log-level",

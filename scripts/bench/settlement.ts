@@ -1,7 +1,7 @@
 /**
  * Settlement close times through the settlement module's own bench hook
- * (src/settlement/bench.ts, served at POST /__bench/settlement/close?transactions=N when
- * BENCH_ROUTES = "1"): it writes N synthetic transactions with their settlement entries (the
+ * (scripts/bench/worker/settlement.ts, served by the bench worker at
+ * POST /__bench/settlement/close?transactions=N): it writes N synthetic transactions with their settlement entries (the
  * trigger keeps the 15-minute aggregates, as the ledger's batches do) spread over the next
  * scheduled period, then closes that period as the scheduled job would, timing the close alone
  * inside the worker. The first call (N = 1) is a flush: it closes the current period, which holds

@@ -30,7 +30,5 @@ export interface AppEnv {
     operator: OperatorPrincipal;
     /** The server clock for this request, in ms; one reading per request. */
     now: number;
-    /** D1 rows read and written by the request's write batch (reported to `npm run bench`). */
-    d1Rows?: { read: number; written: number };
   };
 }

@@ -30,11 +30,5 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       c.res = new Response(c.res.body, c.res);
       c.res.headers.set("Request-Id", requestId);
     }
-    // The bench reads the rows its write batches touched (never exposed outside bench runs).
-    const rows = c.get("d1Rows");
-    if (rows && c.env.BENCH_ROUTES === "1") {
-      c.res.headers.set("D1-Rows-Read", String(rows.read));
-      c.res.headers.set("D1-Rows-Written", String(rows.written));
-    }
   };
 }

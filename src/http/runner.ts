@@ -244,7 +244,6 @@ async function decide(
     try {
       const results = await runBatch(db, [...takeAdmission(c), ...frame(p, cat)]);
       admitted(c);
-      report(c, results);
       const row = results[results.length - 1]?.results?.[0] as
         | { response_status: number; response_body: string; format: number | null }
         | undefined;
@@ -345,12 +344,4 @@ function errorBodySql(error: ApiError, requestId: string, message?: Sql): Sql {
   const param = error.param === undefined ? sql`` : sql`, 'param', ${error.param}`;
   return sql`json_object('error', json_object('type', ${error.type}, 'code', ${error.code}, 'message', ${message ?? error.message}${param},
     'request_id', ${requestId}))`;
-}
-
-/** The bench reads the rows a request's batch touched (headers only when BENCH_ROUTES=1). */
-function report(c: Context<AppEnv>, results: D1Result[]): void {
-  c.set("d1Rows", {
-    read: results.reduce((n, r) => n + (r.meta.rows_read ?? 0), 0),
-    written: results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0),
-  });
 }

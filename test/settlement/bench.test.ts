@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { benchSettlementClose } from "../../src/settlement/bench";
+import { benchSettlementClose } from "../../scripts/bench/worker/settlement";
 import type { SignedReport } from "../../src/settlement/report";
 import { operator } from "../support/exchange";
 

@@ -1,6 +1,6 @@
-import type { Env } from "../env";
-import { closePeriods } from "./close";
-import { BUCKET_MS, closedThrough, nextBoundary, readConfig } from "./periods";
+import type { Env } from "../../../src/env";
+import { closePeriods } from "../../../src/settlement/close";
+import { BUCKET_MS, closedThrough, nextBoundary, readConfig } from "../../../src/settlement/periods";
 
 /**
  * Bench hooks (`npm run bench`): synthetic settlement load written straight into D1, and a timed
