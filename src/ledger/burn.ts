@@ -1,6 +1,6 @@
 import { firstGuard, guard } from "../db/guard";
 import { type Sql, sql } from "../db/sql-template";
-import { available, captureReservations, moved, releaseReservations, takeFromLots } from "./lots";
+import { captureReservations, covers, moved, releaseReservations, takeFromLots } from "./lots";
 import { memberOfTransaction } from "./member";
 import { insertTransaction, type NewTransaction, settleTime } from "./transactions";
 import { account, transfersStatement } from "./transfers";
@@ -73,7 +73,7 @@ export function burnStatements(plan: BurnPlan): Sql[] {
   const guards = [
     ...voidExpiredHolds(txn.member, now),
     insertTransaction(txn, plan.status),
-    guard("insufficient_points", sql`${available(txn.member, now)} < ${txn.points}`),
+    guard("insufficient_points", sql`NOT ${covers(txn.member, now, txn.points)}`),
   ];
   if (!plan.status) {
     // The status is the one planned: only its movement and its transfer.

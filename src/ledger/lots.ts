@@ -1,12 +1,13 @@
 import { raw, type Sql, sql } from "../db/sql-template";
 
 /**
- * Lot movements as batch statements. Every FIFO choice is made by SQL inside the batch (window
- * sums over the member's live lots), never from a read in JavaScript, so concurrent batches
- * cannot both spend the same points: the batch that runs second sees the first one's result.
+ * Lot movements as batch statements. Every FIFO choice is made by SQL inside the batch (a walk
+ * of the member's live lots, or window sums over a transaction's movements), never from a read
+ * in JavaScript, so concurrent batches cannot both spend the same points: the batch that runs
+ * second sees the first one's result.
  * A trigger applies each movement to its lot; lots.remaining >= 0 is a CHECK.
  *
- * Every INSERT … SELECT below ends in `ORDER BY before` (a window result): that forces SQLite to
+ * Every INSERT … SELECT below ends in `ORDER BY before` (a computed value): that forces SQLite to
  * compute all source rows before the first insert fires the trigger that changes the lots.
  */
 
@@ -33,21 +34,42 @@ export interface TakeFromLots {
  */
 export function takeFromLots(a: TakeFromLots): Sql {
   return sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
-    SELECT ${a.txnId}, id, ${a.kind}, MIN(remaining, want - before), issuer_id, ${a.redeemerId}, issue_price_micros,
+    ${fifoWalk(a.member, a.now, sql`${a.points}`)}
+    SELECT ${a.txnId}, id, ${a.kind}, MIN(remaining, ${a.points} - before), issuer_id, ${a.redeemerId}, issue_price_micros,
            ${a.redeemPriceMicros}, ${a.now}
-      FROM (SELECT id, remaining, issuer_id, issue_price_micros, w.want,
-                   COALESCE(SUM(remaining) OVER (ORDER BY expires_at, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-              FROM lots, (SELECT ${a.points} AS want) w
-             -- The condition is constant: SQLite checks it once, before reading any lot.
-             WHERE (${a.onlyIf ?? raw("1")}) AND member_id = ${a.member} AND ${spendable(a.now)})
-     WHERE before < want
+      FROM walk
+     -- The condition is constant: SQLite checks it once, before walking any lot.
+     WHERE (${a.onlyIf ?? raw("1")}) AND before < ${a.points}
      ORDER BY before`;
 }
 
-/** SQL: the member's available points at `now` (spendable lots minus debt). */
-export function available(member: Sql, now: number): Sql {
-  return sql`((SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ${member} AND ${spendable(now)})
-    - (SELECT debt_points FROM members WHERE id = ${member}))`;
+/**
+ * A CTE `walk(id, expires_at, remaining, issuer_id, issue_price_micros, before)`: the member's
+ * spendable lots FIFO (by expiry, then age), each with the points of the lots before it, up to
+ * the first lot at which they reach `want`. Each step seeks the next lot in `lots_live`
+ * (member_id, expires_at, id), so a walk reads the lots it passes, not all of the member's.
+ */
+function fifoWalk(member: Sql, now: number, want: Sql): Sql {
+  // The step's bound is the previous lot (its expiry is after `now`), so the seek starts there.
+  const first = sql`(SELECT id FROM lots WHERE member_id = ${member} AND ${spendable(now)} ORDER BY expires_at, id LIMIT 1)`;
+  const next = sql`(SELECT id FROM lots WHERE member_id = ${member} AND remaining > 0 AND available_at <= ${now}
+      AND (expires_at, id) > (w.expires_at, w.id) ORDER BY expires_at, id LIMIT 1)`;
+  return sql`WITH RECURSIVE walk(id, expires_at, remaining, issuer_id, issue_price_micros, before) AS (
+      SELECT id, expires_at, remaining, issuer_id, issue_price_micros, 0 FROM lots WHERE id = ${first}
+      UNION ALL
+      SELECT n.id, n.expires_at, n.remaining, n.issuer_id, n.issue_price_micros, w.before + w.remaining
+        FROM walk w JOIN lots n ON n.id = ${next}
+       WHERE w.before + w.remaining < ${want})`;
+}
+
+/**
+ * SQL condition: the member's available points at `now` (spendable lots minus debt) cover
+ * `points`. The walk stops at the lot that reaches the sum, so it reads what the burn will take,
+ * not every live lot of the member.
+ */
+export function covers(member: Sql, now: number, points: number): Sql {
+  const want = sql`(${points} + (SELECT debt_points FROM members WHERE id = ${member}))`;
+  return sql`(${fifoWalk(member, now, want)} SELECT COALESCE(MAX(before + remaining), 0) >= ${want} FROM walk)`;
 }
 
 /** SQL: points of `kinds` that transaction `txnId` moved. */

@@ -70,19 +70,22 @@ function expiredHoldReservations(member: Sql, now: number): Sql {
      WHERE h.member_id = ${member} AND h.status = 'held' AND h.expires_at <= ${now} AND l.expires_at > ${now})`;
 }
 
-/** The member's point buckets as of `now`, as SQL scalar expressions. */
-export function balanceParts(member: Sql, now: number): { available: Sql; pending: Sql; held: Sql } {
-  const available = sql`((SELECT COALESCE(SUM(remaining), 0) FROM lots
-      WHERE member_id = ${member} AND remaining > 0 AND available_at <= ${now} AND expires_at > ${now})
-    + ${expiredHoldReservations(member, now)}
-    - (SELECT debt_points FROM members WHERE id = ${member}))`;
-  const pending = sql`((SELECT COALESCE(SUM(remaining), 0) FROM lots
-      WHERE member_id = ${member} AND remaining > 0 AND available_at > ${now} AND expires_at > ${now})
-    + (SELECT COALESCE(SUM(points), 0) FROM transactions
-      WHERE member_id = ${member} AND status = 'review' AND type = 'earn'))`;
-  const held = sql`(SELECT COALESCE(SUM(points), 0) FROM transactions
-      WHERE member_id = ${member} AND ((status = 'held' AND expires_at > ${now}) OR (status = 'review' AND type = 'burn')))`;
-  return { available, pending, held };
+/**
+ * The member's point buckets as of `now`: a one-row subquery with columns available, pending and
+ * held. The member's live lots are read once for both the spendable and the pending sum.
+ */
+export function balanceRow(member: Sql, now: number): Sql {
+  // Two sums, not one OR: each is then served by its partial index (migrations/0008).
+  const held = sql`((SELECT COALESCE(SUM(points), 0) FROM transactions
+      WHERE member_id = ${member} AND status = 'held' AND expires_at > ${now})
+    + (SELECT COALESCE(SUM(points), 0) FROM transactions WHERE member_id = ${member} AND status = 'review' AND type = 'burn'))`;
+  return sql`(SELECT l.spendable + ${expiredHoldReservations(member, now)} - (SELECT debt_points FROM members WHERE id = ${member}) AS available,
+        l.waiting + (SELECT COALESCE(SUM(points), 0) FROM transactions
+          WHERE member_id = ${member} AND status = 'review' AND type = 'earn') AS pending,
+        ${held} AS held
+      FROM (SELECT COALESCE(SUM(CASE WHEN available_at <= ${now} THEN remaining END), 0) AS spendable,
+                   COALESCE(SUM(CASE WHEN available_at > ${now} THEN remaining END), 0) AS waiting
+              FROM lots WHERE member_id = ${member} AND remaining > 0 AND expires_at > ${now}) l)`;
 }
 
 /** Value of points at the calling partner: value_per_point as units × 10^-scale. */
@@ -109,7 +112,6 @@ function expiringJson(member: Sql, now: number): Sql {
 
 /** The unified balance object (§4) as one JSON text: a SELECT expression. */
 export function balanceJson(member: Sql, now: number, value: PointValue | undefined): Sql {
-  const { available, pending, held } = balanceParts(member, now);
   // The product available × units is formed by SQLite in 64-bit integers.
   const valueJson = value
     ? sql`json_object('value', ${scaledText(sql`b.available * ${sqlInt(value.units)}`, value.scale)}, 'unit', ${value.unit})`
@@ -120,7 +122,7 @@ export function balanceJson(member: Sql, now: number, value: PointValue | undefi
       'expiring', json(${expiringJson(member, now)}),
       'value', json(${valueJson}),
       'as_of', ${timeText(sql`${now}`)})
-    FROM (SELECT ${available} AS available, ${pending} AS pending, ${held} AS held) b)`;
+    FROM ${balanceRow(member, now)} b)`;
 }
 
 /**
@@ -128,7 +130,6 @@ export function balanceJson(member: Sql, now: number, value: PointValue | undefi
  * ./render-values.ts renders them, in the order named there): what a write stores to replay.
  */
 export function transactionWithBalanceValues(txnId: string, member: Sql, now: number, value: PointValue | undefined): Sql {
-  const { available, pending, held } = balanceParts(member, now);
   const c = (column: string) => raw(`t.${column}`);
   const time = (column: string) => sql`CASE WHEN ${c(column)} IS NULL THEN NULL ELSE ${timeText(c(column))} END`;
   const valueText = value ? scaledText(sql`b.available * ${sqlInt(value.units)}`, value.scale) : raw("NULL");
@@ -139,7 +140,7 @@ export function transactionWithBalanceValues(txnId: string, member: Sql, now: nu
       t.reason, ${timeText(c("occurred_at"))}, ${timeText(c("booked_at"))}, ${time("available_at")}, ${time("expires_at")},
       ${member}, b.available, b.pending, b.held, json(${expiringJson(member, now)}), ${valueText}, ${value?.unit ?? null},
       ${timeText(sql`${now}`)})
-    FROM transactions t, (SELECT ${available} AS available, ${pending} AS pending, ${held} AS held) b WHERE t.id = ${txnId})`;
+    FROM transactions t, ${balanceRow(member, now)} b WHERE t.id = ${txnId})`;
 }
 
 /** `{ "transaction": …, "balance": … }`, the answer of every earn, burn, capture, void and reversal. */
