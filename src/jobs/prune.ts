@@ -1,5 +1,5 @@
 import { NONCE_GENERATION_MS } from "../auth/admission";
-import { all, first, runBatch, sql } from "../db/sql-template";
+import { all, first, runBatch, type Sql, sql } from "../db/sql-template";
 
 /** Bounded pruning jobs: each deletes at most `chunk` rows per statement and `maxChunks` per run. */
 export interface PruneResult {
@@ -64,13 +64,17 @@ export async function pruneIdempotencyKeys(
       sql`SELECT scope, key FROM idempotency_keys WHERE (scope, key) > (${from.scope}, ${from.key}) ORDER BY scope, key LIMIT ${chunk}`,
     );
     const last = window[window.length - 1];
-    // Past the last key: the next chunk starts over from the first.
-    const next = last && window.length === chunk ? last : { scope: "", key: "" };
+    if (!last) {
+      // Past the last key: the next run starts over from the first.
+      await runBatch(db, [saveCursor({ scope: "", key: "" })]);
+      break;
+    }
+    const next = window.length === chunk ? last : { scope: "", key: "" };
+    // Bounded on both sides, so the delete reads only the window's keys.
     const [removed] = await runBatch(db, [
       sql`DELETE FROM idempotency_keys WHERE (scope, key) > (${from.scope}, ${from.key})
-            AND (${last === undefined} OR (scope, key) <= (${last?.scope ?? ""}, ${last?.key ?? ""})) AND created_at <= ${cutoff}`,
-      sql`INSERT INTO job_cursors (job, position) VALUES (${PRUNE_JOB}, ${JSON.stringify(next)})
-          ON CONFLICT (job) DO UPDATE SET position = excluded.position`,
+            AND (scope, key) <= (${last.scope}, ${last.key}) AND created_at <= ${cutoff}`,
+      saveCursor(next),
     ]);
     deleted += removed?.meta.changes ?? 0;
     scanned += window.length;
@@ -81,3 +85,8 @@ export async function pruneIdempotencyKeys(
 }
 
 const PRUNE_JOB = "prune-idempotency-keys";
+
+function saveCursor(position: { scope: string; key: string }): Sql {
+  return sql`INSERT INTO job_cursors (job, position) VALUES (${PRUNE_JOB}, ${JSON.stringify(position)})
+    ON CONFLICT (job) DO UPDATE SET position = excluded.position`;
+}

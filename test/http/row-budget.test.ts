@@ -51,7 +51,7 @@ beforeAll(async () => {
   client = new PartnerClient({
     baseUrl: BASE_URL,
     credentials: p.credentials,
-    fetch: (request) => app.fetch(request, meteredEnv(), ctx),
+    fetch: async (request) => app.fetch(request, meteredEnv(), ctx),
     maxRetries: 0,
   });
   expectOk(await client.get("/v1/partner"), 200);

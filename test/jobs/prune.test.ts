@@ -107,4 +107,44 @@ describe("pruning jobs", () => {
     // Over again from the first key: nothing old is left; every young record stays.
     expect(await pruneIdempotencyKeys(db(), now, 30 * day, 10, 5)).toEqual({ deleted: 0, scanned: 13 });
   });
+
+  it("a run reads the keys of its chunks only, however many records there are", async () => {
+    const now = Date.now();
+    const day = 24 * 3600 * 1000;
+    const seed = (n: number) =>
+      db()
+        .prepare(
+          `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+           INSERT OR IGNORE INTO idempotency_keys (scope, key, request_hash, response_status, response_body, created_at)
+           SELECT 'p', printf('k%05d', i), 'h', 201, '{}', ?2 FROM n`,
+        )
+        .bind(n, now - day)
+        .run();
+    // The rows the run's batches (its deletes and cursor saves) read, from D1's meta.
+    const batchReads = async () => {
+      let read = 0;
+      const metered = new Proxy(db(), {
+        get(target, prop, receiver) {
+          if (prop === "batch") {
+            return async (statements: D1PreparedStatement[]) => {
+              const results = await target.batch(statements);
+              for (const r of results) read += r.meta.rows_read ?? 0;
+              return results;
+            };
+          }
+          const value = Reflect.get(target, prop, receiver);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      await db().prepare("DELETE FROM job_cursors").run();
+      await pruneIdempotencyKeys(metered, now, 30 * day, 10, 2);
+      return read;
+    };
+    await db().prepare("DELETE FROM idempotency_keys").run();
+    await seed(25);
+    const few = await batchReads();
+    await seed(2_000);
+    expect(await batchReads()).toBe(few);
+    expect(few).toBeLessThanOrEqual(2 * 2 * 10 + 10);
+  });
 });
