@@ -2,6 +2,8 @@ import type { Env } from "./env";
 import { type AppRoutes, createApp } from "./http/app";
 import { publicRoutes } from "./http/public";
 import { runScheduled } from "./jobs/scheduled";
+import { meRoutes } from "./member-api/me";
+import { meActivityRoutes } from "./member-api/me-activity";
 import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
 import { metricsRoutes } from "./operator/metrics";
@@ -31,6 +33,7 @@ import { earnRoutes } from "./partner-api/earn";
 import { enrolRoutes } from "./partner-api/enrol";
 import { holdRoutes } from "./partner-api/holds";
 import { linkCodeRoutes } from "./partner-api/link-codes";
+import { memberSessionRoutes } from "./partner-api/member-sessions";
 import { quoteRoutes } from "./partner-api/quote";
 import { reversalRoutes } from "./partner-api/reversals";
 import { settlementLineRoutes } from "./partner-api/settlement-lines";
@@ -44,6 +47,7 @@ export const routes: AppRoutes = {
     whoamiRoutes,
     enrolRoutes,
     linkCodeRoutes,
+    memberSessionRoutes,
     balanceRoutes,
     activityRoutes,
     quoteRoutes,
@@ -55,6 +59,7 @@ export const routes: AppRoutes = {
     settlementRoutes,
     settlementLineRoutes,
   ],
+  member: [meRoutes, meActivityRoutes],
   operator: [
     partnerCreateRoutes,
     partnerRoutes,

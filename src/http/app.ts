@@ -1,6 +1,7 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
+import { memberCors, memberSession } from "../auth/member-session";
 import { operatorToken } from "../auth/operator-token";
 import { partnerSignature } from "../auth/partner-signature";
 import type { AppEnv } from "./context";
@@ -17,6 +18,8 @@ export type RouteModule = (router: OpenAPIHono<AppEnv>) => void;
 
 export interface AppRoutes {
   partner: RouteModule[];
+  /** Under /v1/me, with a member session instead of a signature (docs/member-sessions.md). */
+  member: RouteModule[];
   operator: RouteModule[];
   public: RouteModule[];
 }
@@ -38,6 +41,20 @@ export function createApp(routes: AppRoutes): OpenAPIHono<AppEnv> {
     bearerFormat: "JWT",
     description: "An operator JWT (EdDSA or ES256) with sub, iat, exp and scope (admin or read).",
   });
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "MemberSession", {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "A member session token (mst_…) from POST /v1/members/{member_ref}/sessions: read-only, one member, at most 15 minutes.",
+  });
+
+  // Before the partner router: its signature check covers every other path under /v1.
+  const member = newRouter();
+  member.use("*", memberCors());
+  member.use("*", memberSession());
+  for (const register of routes.member) register(member);
+  app.route("/v1/me", member);
 
   const partner = newRouter();
   partner.use("*", partnerSignature());

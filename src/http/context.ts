@@ -28,6 +28,10 @@ export interface AppEnv {
     /** A signed request's database checks, until a batch carried them (src/auth/admission.ts). */
     admission?: Admission & { done: boolean };
     operator: OperatorPrincipal;
+    /** A member request's session token, as its hash (src/auth/member-session.ts). */
+    memberSession?: { hash: string };
+    /** The origins the member session's partner allows, once its batch read them (CORS). */
+    memberOrigins?: readonly string[];
     /** The server clock for this request, in ms; one reading per request. */
     now: number;
   };

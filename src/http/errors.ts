@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   request_mismatch: { status: 401, type: "authentication_error" },
   replayed_request: { status: 401, type: "authentication_error" },
   operator_token_invalid: { status: 401, type: "authentication_error" },
+  session_invalid: { status: 401, type: "authentication_error" },
   // 403
   partner_suspended: { status: 403, type: "permission_error" },
   scope_missing: { status: 403, type: "permission_error" },

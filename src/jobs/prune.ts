@@ -40,6 +40,18 @@ export function pruneRequestNonces(db: D1Database, now: number, chunk = 500, max
   );
 }
 
+/** Member sessions past their expiry (they answer 401 from then on; this only reclaims the rows). */
+export function pruneMemberSessions(db: D1Database, now: number, chunk = 500, maxChunks = 20): Promise<PruneResult> {
+  return pruneInChunks(
+    db,
+    `DELETE FROM member_sessions WHERE token_hash IN (
+       SELECT token_hash FROM member_sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    [now],
+    chunk,
+    maxChunks,
+  );
+}
+
 /**
  * Idempotency records older than 30 days (kept at least that long, partner-api.md §3). The records
  * have no index on time (a write would pay a row for it): the job walks their key in chunks from

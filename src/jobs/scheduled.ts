@@ -4,7 +4,7 @@ import { expireLots, releasePendingEarns, voidExpiredHolds } from "../ledger/exp
 import { rejectTimedOutReviews } from "../risk/reviews";
 import { pruneRiskCounters } from "../risk/store";
 import { scheduledClose } from "../settlement/close";
-import { pruneIdempotencyKeys, pruneRequestNonces } from "./prune";
+import { pruneIdempotencyKeys, pruneMemberSessions, pruneRequestNonces } from "./prune";
 
 /**
  * The Cron Trigger's work. Every job is bounded (chunks, a cap per run) and idempotent, so a
@@ -23,6 +23,7 @@ export const JOBS: Job[] = [
   { name: "settlement-close", run: (env, now) => scheduledClose(env, now) },
   { name: "prune-risk-counters", run: async (env, now) => ({ ...(await pruneRiskCounters(env.DB, now)) }) },
   { name: "prune-request-nonces", run: async (env, now) => ({ ...(await pruneRequestNonces(env.DB, now)) }) },
+  { name: "prune-member-sessions", run: async (env, now) => ({ ...(await pruneMemberSessions(env.DB, now)) }) },
   { name: "prune-idempotency-keys", run: async (env, now) => ({ ...(await pruneIdempotencyKeys(env.DB, now, RETENTION_MS)) }) },
 ];
 

@@ -194,7 +194,7 @@ export interface ActivityRow {
  */
 export function memberActivityQuery(
   member: Sql,
-  opts: { limit: number; before?: { bookedAt: number; id: string }; callerId: string; now: number },
+  opts: { limit: number; before?: { bookedAt: number; id: string }; callerId: string | Sql; now: number },
 ): Sql {
   const before = opts.before
     ? sql`AND (t.booked_at < ${opts.before.bookedAt} OR (t.booked_at = ${opts.before.bookedAt} AND t.id < ${opts.before.id}))`

@@ -12,7 +12,7 @@ export const partnerUpdateRoutes: RouteModule = (r) => {
       method: "patch",
       path: "/partners/{id}",
       tags: ["Operator: partners"],
-      summary: "Change a partner's status, name, pending period, hold TTL or funding mode",
+      summary: "Change a partner's status, name, pending period, hold TTL, funding mode or allowed origins",
       security: [{ OperatorToken: [] }],
       request: { params: PartnerParams, body: jsonBody(PatchPartner) },
       responses: {

@@ -9,7 +9,7 @@ import { memberOfRef } from "../ledger/member";
 import { MemberRefParams } from "../members/schemas";
 import { type ActivityRow, memberActivityQuery } from "../members/store";
 
-const ActivityEntry = z
+export const ActivityEntry = z
   .object({
     id: z.string(),
     type: z.enum(["earn", "burn", "reversal", "expiry", "adjustment"]),

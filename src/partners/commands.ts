@@ -62,6 +62,7 @@ interface PartnerChange {
   fundingMode?: "prepaid" | "postpaid";
   creditLimitMicros?: number | null;
   receivables?: "payout" | "top_up";
+  allowedOrigins?: readonly string[];
 }
 
 /** A PATCH: only what is given changes (funding changes the mode or the limit, never a balance). */
@@ -75,6 +76,7 @@ function updatePartnerStatements(id: string, ch: PartnerChange, actor: string, d
         credit_limit_micros = COALESCE(${ch.creditLimitMicros ?? null}, credit_limit_micros),
         -- A postpaid partner has no receivables option (it is a prepaid one's).
         receivables = CASE WHEN ${ch.fundingMode ?? null} = 'postpaid' THEN 'payout' ELSE COALESCE(${ch.receivables ?? null}, receivables) END,
+        allowed_origins = COALESCE(${ch.allowedOrigins ? JSON.stringify(ch.allowedOrigins) : null}, allowed_origins),
         updated_at = ${now}
       WHERE id = ${id}`,
     auditStatement({ at: now, actor, action: "partner.update", target: id, detail }),
@@ -96,6 +98,7 @@ export function planUpdatePartner(id: string, body: PatchPartnerBody, currency: 
     fundingMode: body.funding?.mode,
     creditLimitMicros: creditLimit,
     receivables: body.funding?.mode === "prepaid" ? body.funding.receivables : undefined,
+    allowedOrigins: body.allowed_origins ? [...new Set(body.allowed_origins)] : undefined,
   };
   return updatePartnerStatements(id, change, actor, body, now);
 }

@@ -29,12 +29,24 @@ export const CreatePartner = z.strictObject({
 });
 export type CreatePartnerBody = z.infer<typeof CreatePartner>;
 
+/** A browser origin: https (http only on this machine), lowercase host, optional port, no path. */
+const Origin = z
+  .string()
+  .max(200)
+  .regex(
+    /^(https:\/\/[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|http:\/\/(localhost|127\.0\.0\.1))(:[0-9]{1,5})?$/,
+    "an origin: https://host[:port] in lowercase without a path (http only for localhost or 127.0.0.1)",
+  )
+  .openapi({ example: "https://app.coffee.example" });
+
 export const PatchPartner = z.strictObject({
   status: z.enum(["active", "suspended"]).optional(),
   name: z.string().min(1).max(100).optional(),
   pending_days: z.number().int().min(0).max(365).optional(),
   hold_ttl_seconds: z.number().int().min(60).max(604_800).optional(),
   funding: FundingChange.optional(),
+  /** Replaces the list of origins whose pages may call /v1/me with this partner's member sessions. */
+  allowed_origins: z.array(Origin).max(20).optional(),
 });
 export type PatchPartnerBody = z.infer<typeof PatchPartner>;
 

@@ -19,6 +19,8 @@ export interface PartnerRow {
   payout_due_micros: number;
   pending_days: number;
   hold_ttl_seconds: number;
+  /** JSON array of the browser origins of the partner's app (CORS on /v1/me). */
+  allowed_origins: string;
   created_at: number;
   updated_at: number;
 }
@@ -96,6 +98,7 @@ export function renderPartner(p: PartnerRow, currency: string, units?: { earn: s
     payout_due: money(p.payout_due_micros),
     pending_days: p.pending_days,
     hold_ttl_seconds: p.hold_ttl_seconds,
+    allowed_origins: JSON.parse(p.allowed_origins) as string[],
     ...(units ? { earn_units: units.earn, burn_units: units.burn } : {}),
     ...(keys
       ? {

@@ -6,6 +6,7 @@ import type { StoredResponse } from "../../http/idempotency";
 import { TRANSACTION_WITH_BALANCE } from "../../http/responses";
 import { Refusal } from "../../http/runner";
 import type { RateCard } from "../../rates/cards";
+import { formatDecimal } from "../../rates/decimal";
 import { memberOfTransaction } from "../member";
 import { type PointValue, transactionWithBalanceValues } from "../render";
 
@@ -33,6 +34,15 @@ export function requireCard(cat: Catalogue, partnerId: string, now: number, befo
 export function pointValue(card: RateCard | undefined): PointValue | undefined {
   const burn = card?.burn[0];
   return burn ? { unit: burn.unit, units: burn.valuePerPoint.units, scale: burn.valuePerPoint.scale } : undefined;
+}
+
+/**
+ * What `points` are worth at `value` (pure): points × value per point, exact, with the scale of
+ * the value per point — the text SQL's `scaledText` gives the balance's `value` (src/ledger/render.ts).
+ */
+export function pointsWorth(points: number, value: PointValue | undefined): { value: string; unit: string } | null {
+  if (!value) return null;
+  return { value: formatDecimal({ units: BigInt(points) * value.units, scale: value.scale }, value.scale), unit: value.unit };
 }
 
 export const MAX_POINTS = 1_000_000_000_000;

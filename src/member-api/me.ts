@@ -1,0 +1,62 @@
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { rateCardAt } from "../catalogue/catalogue";
+import { sql } from "../db/sql-template";
+import type { RouteModule } from "../http/app";
+import type { AppEnv } from "../http/context";
+import { ApiError } from "../http/errors";
+import { runRead } from "../http/runner";
+import { errorResponses, jsonResponse } from "../http/schemas";
+import { pointsWorth, pointValue } from "../ledger/commands/common";
+import { balanceJson } from "../ledger/render";
+import { sessionMember, sessionRow } from "../members/sessions";
+import { BalanceSchema } from "../partner-api/transaction-schemas";
+
+export interface SessionRow {
+  partner_id: string;
+  member_id: string;
+  allowed_origins: string;
+}
+
+/** The session of the request's batch, or `401 session_invalid`; records its partner's origins for CORS. */
+export function sessionOf(c: Context<AppEnv>, row: unknown): SessionRow {
+  const session = row as SessionRow | undefined;
+  if (!session) throw new ApiError("session_invalid", "the member session is unknown, expired or ended");
+  c.set("memberOrigins", JSON.parse(session.allowed_origins) as string[]);
+  return session;
+}
+
+/**
+ * `GET /v1/me` (docs/member-sessions.md): the session's member's unified balance, the §4 balance
+ * object, its value at the session's partner. One D1 call: the session and the balance together.
+ */
+export const meRoutes: RouteModule = (r) => {
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/",
+      tags: ["Member"],
+      summary: "The member's unified balance (a member session's bearer token)",
+      security: [{ MemberSession: [] }],
+      responses: {
+        200: jsonResponse("The balance", BalanceSchema),
+        ...errorResponses("session_invalid", "internal", "unavailable"),
+      },
+    }),
+    (c) => {
+      const hash = c.get("memberSession")?.hash ?? "";
+      return runRead(c, ({ catalogue, now }) => ({
+        statements: [sessionRow(hash, now), sql`SELECT ${balanceJson(sessionMember(hash, now), now, undefined)} AS body`],
+        answer: ([session, balance]) => {
+          const s = sessionOf(c, session?.results[0]);
+          const body = JSON.parse((balance?.results[0] as { body: string }).body) as {
+            points: { available: number };
+            value: unknown;
+          };
+          body.value = pointsWorth(body.points.available, pointValue(rateCardAt(catalogue, s.partner_id, now)));
+          return c.json(body, 200);
+        },
+      }));
+    },
+  );
+};
