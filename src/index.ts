@@ -4,6 +4,7 @@ import { publicRoutes } from "./http/public";
 import { runScheduled } from "./jobs/scheduled";
 import { meRoutes } from "./member-api/me";
 import { meActivityRoutes } from "./member-api/me-activity";
+import { widgetRoutes } from "./member-api/widget";
 import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
 import { metricsRoutes } from "./operator/metrics";
@@ -84,7 +85,7 @@ export const routes: AppRoutes = {
     seedRecordRoutes,
     seedForgetRoutes,
   ],
-  public: [publicRoutes],
+  public: [publicRoutes, widgetRoutes],
 };
 
 export const app = createApp(routes);

@@ -49,7 +49,9 @@ export const meRoutes: RouteModule = (r) => {
         statements: [sessionRow(hash, now), sql`SELECT ${balanceJson(sessionMember(hash, now), now, undefined)} AS body`],
         answer: ([session, balance]) => {
           const s = sessionOf(c, session?.results[0]);
-          const body = JSON.parse((balance?.results[0] as { body: string }).body) as {
+          const row = balance?.results[0] as { body: string } | undefined;
+          if (!row) throw new Error("the balance statement answered no row");
+          const body = JSON.parse(row.body) as {
             points: { available: number };
             value: unknown;
           };

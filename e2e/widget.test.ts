@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type Browser, chromium } from "playwright-core";
+import { partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
+import { PartnerClient } from "../src/client/partner-client";
+import { Exchange, freePort, HOST, killTree, scratchDir, survivors } from "./support";
+
+/**
+ * The member widget in real Chromium (Debian's package, driven by playwright-core; nothing is
+ * downloaded): a partner's page on another origin loads `/widget/v1.js` from the exchange and
+ * shows `<coalition-balance token>` with a member session its backend asked for. The page's
+ * origin is allowed for that partner (allowed_origins); a page on an origin that is not
+ * allowed cannot read the balance. Screenshot: docs/widget/coalition-balance.png.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const SCREENSHOTS = join(import.meta.dirname, "..", "docs", "widget");
+
+let devDir: string;
+let x: Exchange;
+let browser: Browser | undefined;
+const pages: Server[] = [];
+
+/** A partner's page on its own origin (a port of this machine): the widget tag and its script. */
+async function partnerPage(port: number, token: string, exchangeUrl: string): Promise<string> {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Coffee app</title>
+<style>coalition-balance { --coalition-accent: #7b3f00; --coalition-font: sans-serif; }</style></head>
+<body><h1>Coffee app</h1><coalition-balance token="${token}"></coalition-balance>
+<script src="${exchangeUrl}/widget/v1.js"></script></body></html>`;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    res.end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(port, HOST, resolve));
+  pages.push(server);
+  return `http://${HOST}:${port}`;
+}
+
+before(async () => {
+  devDir = await scratchDir();
+  x = Exchange.start(devDir, await freePort());
+  await x.ready();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const server of pages) server.close();
+  if (x.npm.exitCode === null && x.npm.signalCode === null) {
+    x.snapshot();
+    process.kill(-x.pgid, "SIGTERM");
+    await x.exited;
+  }
+  killTree(survivors(x.seen));
+  await rm(devDir, { recursive: true, force: true });
+});
+
+describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, () => {
+  it("shows the member's coalition balance on an allowed partner origin, and nothing on another", async () => {
+    const config = await readLocalConfig(join(devDir, "local.json"));
+    const partner = config.partners[0];
+    const memberRef = partner ? config.demo_member?.refs[partner.id] : undefined;
+    assert.ok(partner && memberRef, "the demo coalition has a partner with the demo member");
+    const client = new PartnerClient({ baseUrl: x.baseUrl, credentials: partnerCredentials(config, partner.id) });
+    const balance = await client.get<{ points: { available: number } }>(`/v1/members/${memberRef}/balance`);
+    assert.ok(balance.ok, balance.text);
+
+    const port = await freePort();
+    const patched = await x.operator("PATCH", `/partners/${partner.id}`, { allowed_origins: [`http://${HOST}:${port}`] });
+    assert.equal(patched.status, 200, JSON.stringify(patched.json));
+    const session = await client.post<{ token: string }>(`/v1/members/${memberRef}/sessions`, {});
+    assert.ok(session.ok, session.text);
+    const allowedOrigin = await partnerPage(port, session.data.token, x.baseUrl);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(allowedOrigin);
+    const available = page.locator("coalition-balance .available");
+    await available.waitFor({ timeout: 15_000 });
+    assert.equal(await available.getAttribute("data-available"), String(balance.data.points.available));
+    assert.equal(
+      await available.getAttribute("aria-label"),
+      `${new Intl.NumberFormat("en-US").format(balance.data.points.available)} points available`,
+    );
+    assert.ok((await page.locator("coalition-balance ol[aria-label='Recent activity'] li").count()) > 0, "recent activity shown");
+    // The partner's colour reaches the shadow root through the custom property.
+    const colour = await available.evaluate(
+      (el) => (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }).getComputedStyle(el).color,
+    );
+    assert.equal(colour, "rgb(123, 63, 0)");
+    // Nothing but the page itself and the exchange was loaded.
+    for (const url of requests) {
+      const origin = new URL(url).origin;
+      assert.ok(origin === allowedOrigin || origin === x.baseUrl, `loaded from another host: ${url}`);
+    }
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await page.locator("coalition-balance").screenshot({ path: join(SCREENSHOTS, "coalition-balance.png") });
+
+    // The same token on a page whose origin no partner allowed: the browser refuses the answer.
+    const otherOrigin = await partnerPage(await freePort(), session.data.token, x.baseUrl);
+    await page.goto(otherOrigin);
+    await page.locator("coalition-balance [role='alert']").waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator("coalition-balance .available").count(), 0);
+  });
+});
