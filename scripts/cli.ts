@@ -1,14 +1,14 @@
 /**
- * `npm run cli -- …`: calls the local exchange as a partner (signed requests, src/client) or as the
+ * `npm run cli -- …`: calls the local exchange as a partner (signed requests, packages/partner-sdk) or as the
  * operator (a freshly minted bearer token), with the credentials `npm start` wrote to .dev/local.json.
  * Prints the HTTP status (stderr) and the JSON body (stdout); exits 0 on 2xx, 1 otherwise.
  */
 import { parseArgs } from "node:util";
-import { PartnerClient } from "../src/client/partner-client";
-import { verifyCommand } from "../src/client/verify-statement";
+import { PartnerClient } from "../packages/partner-sdk/src/index";
 import { type HttpResult, operatorCall } from "./lib/http";
 import { type LocalConfig, partnerCredentials, readLocalConfig } from "./lib/local-config";
 import { mintOperatorToken } from "./lib/operator-token";
+import { verifyCommand } from "./lib/partner-commands";
 
 const USAGE = `Usage: npm run cli -- [--config .dev/local.json] [--base-url URL] <command>
 

@@ -6,7 +6,7 @@
  * and (for POSTs) Idempotency-Key, as a partner integration sends them.
  */
 import { createHash, createPrivateKey, type KeyObject, randomBytes, sign } from "node:crypto";
-import { type PartnerCredentials, SIGNATURE_TYP, signRequest } from "../../src/client/signing";
+import { type PartnerCredentials, SIGNATURE_TYP, signRequest } from "../../packages/partner-sdk/src/index";
 
 export interface SignedHeaders {
   "Coalition-Signature": string;
