@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -14,6 +14,7 @@ import { Exchange, expectAllGone, freePort, killTree, type Proc, scratchDir, sur
  * The partner SDK as a partner gets it (issue 13): `npm pack`ed, installed from the tarball into
  * an empty folder outside the repo, imported by a plain `node` ESM script that enrols, earns and
  * burns against a running `npm start`. And `cli sign`: its curl command, run as printed, works.
+ * And docs/signing.md: its Node (plain jose) and Python (PyJWT) examples, run as written.
  * One exchange for the file (10-20 s to start); the install takes a few seconds more.
  */
 
@@ -166,5 +167,60 @@ describe("cli sign", () => {
     assert.deepEqual([...get.headers.keys()], ["Coalition-Signature"]);
     const balance = await curl(get.curl);
     assert.equal(typeof balance.points?.available, "number", JSON.stringify(balance));
+  });
+});
+
+describe("docs/signing.md", () => {
+  /** The fenced blocks named by their info string (```js sign.mjs), as the page shows them. */
+  async function examples(): Promise<Map<string, string>> {
+    const page = await readFile(join(ROOT, "docs", "signing.md"), "utf8");
+    return new Map([...page.matchAll(/^```\w+ (\S+)\n([\s\S]*?)^```$/gm)].map((m) => [m[1]!, m[2]!]));
+  }
+
+  function env(): NodeJS.ProcessEnv {
+    const p = config.partners.find((q) => q.id === "brew-coffee")!;
+    return {
+      ...process.env,
+      EXCHANGE_URL: x.baseUrl,
+      PARTNER_ID: p.id,
+      PARTNER_KID: p.kid,
+      PARTNER_JWK: JSON.stringify(p.private_jwk),
+      MEMBER_REF: config.demo_member?.refs["brew-coffee"] ?? "c-1001",
+    };
+  }
+
+  function earned(stdout: string): void {
+    const [status, ...rest] = stdout.trim().split(" ");
+    assert.equal(status, "201", stdout);
+    const body = JSON.parse(rest.join(" ")) as any;
+    assert.equal(body.transaction.type, "earn", stdout);
+    assert.equal(body.transaction.points, 2, stdout);
+  }
+
+  it("the Node example (plain jose) earns", async () => {
+    const code = (await examples()).get("sign.mjs");
+    assert.ok(code, "no ```js sign.mjs block");
+    const dir = join(work, "docs-node");
+    await mkdir(dir);
+    await writeFile(join(dir, "sign.mjs"), code);
+    await symlink(join(ROOT, "node_modules"), join(dir, "node_modules")); // jose, as `npm install jose` gives it
+    earned((await run(process.execPath, ["sign.mjs"], { cwd: dir, env: env() })).stdout);
+  });
+
+  it("the Python example (PyJWT, cryptography) earns", async (t) => {
+    const code = (await examples()).get("sign.py");
+    assert.ok(code, "no ```python sign.py block");
+    const python = process.env.COALITION_PYTHON ?? "python3";
+    try {
+      await run(python, ["-c", "import jwt, cryptography"]);
+    } catch (e) {
+      const why = `${python} with PyJWT and cryptography not found (${(e as Error).message.split("\n").filter(Boolean).at(-1)}); set COALITION_PYTHON to one that has them`;
+      console.log(`skipped: ${why}`);
+      t.skip(why);
+      return;
+    }
+    const file = join(work, "sign.py");
+    await writeFile(file, code);
+    earned((await run(python, [file], { env: env() })).stdout);
   });
 });
