@@ -90,7 +90,7 @@ async function main(): Promise<number> {
   try {
     coalition = await setupCoalition(server, { poolSize: 64, fundPoints: 1_000_000, log });
     await checkSignerMatchesClient(coalition.credentials);
-    log("load-generator signer: byte-identical to src/client signRequest");
+    log("load-generator signer: byte-identical to the partner SDK's signRequest");
   } catch (e) {
     log(`could not seed the exchange: ${errorMessage(e)}`);
     await server.stop();

@@ -1,14 +1,14 @@
 /**
- * `npm run cli -- …`: calls the local exchange as a partner (signed requests, src/client) or as the
+ * `npm run cli -- …`: calls the local exchange as a partner (signed requests, packages/partner-sdk) or as the
  * operator (a freshly minted bearer token), with the credentials `npm start` wrote to .dev/local.json.
  * Prints the HTTP status (stderr) and the JSON body (stdout); exits 0 on 2xx, 1 otherwise.
  */
 import { parseArgs } from "node:util";
-import { PartnerClient } from "../src/client/partner-client";
-import { verifyCommand } from "../src/client/verify-statement";
+import { PartnerClient } from "../packages/partner-sdk/src/index";
 import { type HttpResult, operatorCall } from "./lib/http";
 import { type LocalConfig, partnerCredentials, readLocalConfig } from "./lib/local-config";
 import { mintOperatorToken } from "./lib/operator-token";
+import { signedCurl, verifyCommand } from "./lib/partner-commands";
 
 const USAGE = `Usage: npm run cli -- [--config .dev/local.json] [--base-url URL] <command>
 
@@ -16,6 +16,10 @@ Partner calls (signed with the partner's key, exactly as a partner integration w
   partner <id> get <path>                      e.g. partner brew-coffee get /v1/partner
   partner <id> post <path> '<json>' [--idempotency-key K]
   partner <id> put <path> '<json>'
+  sign <id> <method> <path> ['<json>'] [--idempotency-key K]
+                                               prints the headers of a signed request and a curl command
+                                               sending it (good once, within 300 s), e.g.
+                                               sign brew-coffee get /v1/partner
 
 Operator calls (a fresh operator token: scope admin, or --scope read; --sub names you in the audit log):
   operator get|post|patch|put|delete <path> ['<json>'] [--idempotency-key K]
@@ -137,6 +141,25 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`partner calls are get, post or put, not ${verb}`);
       if (method === "GET" && json !== undefined) throw new UsageError("a GET takes no body");
       return partnerRequest(config, need(id, "partner id"), method, asPath(path), parseJson(json, "the body"), idk);
+    }
+    case "sign": {
+      const [id, verb, path, body] = args;
+      const method = need(verb, "method").toUpperCase();
+      if (!["GET", "POST", "PUT"].includes(method)) throw new UsageError(`partner calls are get, post or put, not ${verb}`);
+      if (method === "GET" && body !== undefined) throw new UsageError("a GET takes no body");
+      parseJson(body, "the body"); // a typo is reported here, not as the exchange's invalid_body
+      const signed = await signedCurl({
+        baseUrl: config.base_url,
+        credentials: partnerCredentials(config, need(id, "partner id")),
+        method,
+        target: asPath(path),
+        body,
+        idempotencyKey: idk,
+      });
+      for (const [name, value] of signed.headers) console.log(`${name}: ${value}`);
+      console.log(`\n${signed.curl}`);
+      process.stderr.write("(single use: a fresh jti, valid for 300 s from now)\n");
+      return 0;
     }
     case "operator": {
       const [verb, path, json] = args;

@@ -13,7 +13,7 @@
  * request nonce (`jti`, pruned ~15 minutes later), so its bytes are a nonce's; the copies
  * (POST /__bench/copies/idempotency) give an idempotency record's own bytes.
  */
-import type { PartnerClient } from "../../src/client/partner-client";
+import type { PartnerClient } from "../../packages/partner-sdk/src/index";
 import { BURN_POINTS, EARN_AMOUNT } from "./scenarios";
 import { type BenchMember, enrol, freshMember, pool } from "./setup";
 import { newJti } from "./sign";

@@ -4,7 +4,7 @@
  * for another request, a business outcome that is stored, a validation error, a catalogue found
  * stale (changed behind this isolate's back, or by an operator request), next to the happy path.
  */
-import type { PartnerClient } from "../../src/client/partner-client";
+import type { PartnerClient } from "../../packages/partner-sdk/src/index";
 import type { HttpResult } from "../lib/http";
 import { d1Sample } from "./ops";
 import { EARN_AMOUNT } from "./scenarios";

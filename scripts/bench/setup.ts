@@ -4,8 +4,8 @@
  * enrolled members (earn and balance reads; burns; holds — the last two funded with one large earn).
  */
 import { readFile } from "node:fs/promises";
-import { PartnerClient } from "../../src/client/partner-client";
-import type { PartnerCredentials } from "../../src/client/signing";
+import type { PartnerCredentials } from "../../packages/partner-sdk/src/index";
+import { PartnerClient } from "../../packages/partner-sdk/src/index";
 import { type HttpResult, operatorCall } from "../lib/http";
 import { newKeyPair } from "../lib/keys";
 import { mintOperatorToken } from "../lib/operator-token";

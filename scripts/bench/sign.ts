@@ -1,12 +1,12 @@
 /**
  * Partner request signatures for the load generator. autocannon builds each request
  * synchronously, so this signs with node:crypto (Ed25519 is deterministic) and produces exactly
- * the bytes of src/client's signRequest (jose): same protected header, same claims in the same
+ * the bytes of the partner SDK's signRequest (jose): same protected header, same claims in the same
  * order. `checkSignerMatchesClient` proves it before a run. Every request gets a fresh jti, iat
  * and (for POSTs) Idempotency-Key, as a partner integration sends them.
  */
 import { createHash, createPrivateKey, type KeyObject, randomBytes, sign } from "node:crypto";
-import { type PartnerCredentials, SIGNATURE_TYP, signRequest } from "../../src/client/signing";
+import { type PartnerCredentials, SIGNATURE_TYP, signRequest } from "../../packages/partner-sdk/src/index";
 
 export interface SignedHeaders {
   "Coalition-Signature": string;
@@ -58,7 +58,7 @@ export class SyncSigner {
   }
 }
 
-/** Throws unless this signer yields byte-for-byte the JWS of src/client's signRequest. */
+/** Throws unless this signer yields byte-for-byte the JWS of the partner SDK's signRequest. */
 export async function checkSignerMatchesClient(creds: PartnerCredentials): Promise<void> {
   const signer = new SyncSigner(creds);
   const cases = [
@@ -77,6 +77,6 @@ export async function checkSignerMatchesClient(creds: PartnerCredentials): Promi
       iat,
       jti,
     });
-    if (ours !== theirs) throw new Error(`bench signer differs from src/client signRequest for ${c.method} ${c.target}`);
+    if (ours !== theirs) throw new Error(`bench signer differs from the partner SDK's signRequest for ${c.method} ${c.target}`);
   }
 }

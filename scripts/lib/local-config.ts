@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { JWK } from "jose";
-import type { PartnerCredentials } from "../../src/client/signing";
+import type { PartnerCredentials } from "../../packages/partner-sdk/src/index";
 import { writeFileAtomic } from "./files";
 import type { OperatorKey } from "./operator-token";
 import { LOCAL_FILE, shown } from "./paths";

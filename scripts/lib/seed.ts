@@ -1,5 +1,5 @@
-import { PartnerClient } from "../../src/client/partner-client";
-import type { PartnerCredentials } from "../../src/client/signing";
+import type { PartnerCredentials } from "../../packages/partner-sdk/src/index";
+import { PartnerClient } from "../../packages/partner-sdk/src/index";
 import { DEMO_MEMBER, DEMO_PARTNERS, DEMO_RISK_RULES, type DemoPartner } from "../seed/demo-coalition";
 import { errorCode, type HttpResult, operatorCall } from "./http";
 

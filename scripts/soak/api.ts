@@ -1,4 +1,4 @@
-import type { ApiResult } from "../../src/client/partner-client";
+import type { ApiResult } from "../../packages/partner-sdk/src/index";
 
 /** How the bank test reaches the exchange: a fetch (Node's, or the worker's own in workerd) and credentials. */
 export interface Transport {

@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair } from "jose";
-import { PartnerClient } from "../../src/client/partner-client";
-import type { PartnerCredentials } from "../../src/client/signing";
+import type { PartnerCredentials } from "../../packages/partner-sdk/src/index";
+import { PartnerClient } from "../../packages/partner-sdk/src/index";
 import { describeAnswer, missingRoute, operatorRequest, type Transport } from "./api";
 import { micros, rfc3339 } from "./util";
 

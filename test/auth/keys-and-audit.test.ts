@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { newJti } from "../../src/client/signing";
+import { newJti } from "../../packages/partner-sdk/src/index";
 import { BASE_URL, createPartner, newKeyPair, type OperatorCall, operator, workerFetch } from "../support/exchange";
 import { expectError, expectErrorShape, send, signAndSend, WHOAMI } from "../support/tamper";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { base64url, CompactSign } from "jose";
 import { describe, expect, it } from "vitest";
-import { newJti } from "../../src/client/signing";
+import { newJti } from "../../packages/partner-sdk/src/index";
 import { addKey, createPartner, newKeyPair, operator, type TestPartner } from "../support/exchange";
 import {
   correctClaims,

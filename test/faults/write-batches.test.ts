@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { newJti } from "../../src/client/signing";
+import { newJti } from "../../packages/partner-sdk/src/index";
 import { addKey, BASE_URL, newKeyPair, operator, type TestPartner, workerFetch } from "../support/exchange";
 import { checkInvariants } from "../support/invariants";
 import { burn, CONTEXT, DEFAULT_CARD, earn, enrol, expectOk, newRef, partnerWithCard, sql } from "../support/ledger";

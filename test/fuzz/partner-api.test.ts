@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newJti } from "../../src/client/signing";
+import { newJti } from "../../packages/partner-sdk/src/index";
 import {
   type Answer,
   type ApiDoc,

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { base64url, importJWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newJti, type PartnerCredentials, SIGNATURE_TYP, sha256Base64url } from "../../src/client/signing";
+import { newJti, type PartnerCredentials, SIGNATURE_TYP, sha256Base64url } from "../../packages/partner-sdk/src/index";
 import { BASE_URL, createPartner, type TestPartner } from "../support/exchange";
 import {
   type ApiDoc,

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PartnerClient } from "../../src/client";
+import { PartnerClient } from "../../packages/partner-sdk/src/index";
 import { app } from "../../src/index";
 import { JOBS, runScheduled } from "../../src/jobs/scheduled";
 import { BASE_URL, type TestPartner } from "../support/exchange";

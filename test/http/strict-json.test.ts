@@ -1,6 +1,6 @@
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { newJti, signRequest } from "../../src/client/signing";
+import { newJti, signRequest } from "../../packages/partner-sdk/src/index";
 import { BASE_URL, newKeyPair, operatorToken, type TestPartner, workerFetch } from "../support/exchange";
 import { CONTEXT, enrol, partnerWithCard, sql } from "../support/ledger";
 import { changedTables, tableDigests } from "../support/row-counts";

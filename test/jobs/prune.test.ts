@@ -31,7 +31,7 @@ describe("pruning jobs", () => {
     const p = await createPartner();
     const jti = "fixed-jti-000000000001";
     // Reuse a jti inside its retention window: refused.
-    const { signRequest } = await import("../../src/client/signing");
+    const { signRequest } = await import("../../packages/partner-sdk/src/index");
     const send = async () => {
       const sig = await signRequest(p.credentials, { method: "GET", target: "/v1/partner", jti });
       return p.client.request("GET", "/v1/partner", undefined, { headers: { "Coalition-Signature": sig } });

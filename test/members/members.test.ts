@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ApiResult } from "../../src/client/partner-client";
+import type { ApiResult } from "../../packages/partner-sdk/src/index";
 import { isIpAddress } from "../../src/members/schemas";
 import { enrolMember, resolveMember } from "../../src/members/store";
 import { createPartner, type TestPartner } from "../support/exchange";

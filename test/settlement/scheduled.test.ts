@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { verifyStatement } from "../../src/client/verify-statement";
+import { verifyStatement } from "../../packages/partner-sdk/src/index";
 import { periodId } from "../../src/settlement/periods";
 import type { SignedReport } from "../../src/settlement/report";
 import { operator, type TestPartner } from "../support/exchange";

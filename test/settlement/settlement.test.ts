@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { base64url, compactVerify, createLocalJWKSet, decodeProtectedHeader } from "jose";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Statement, type StatementLine, verifyStatement, verifyStatementData } from "../../src/client/verify-statement";
+import { type Statement, type StatementLine, verifyStatement, verifyStatementData } from "../../packages/partner-sdk/src/index";
 import { expireLots } from "../../src/ledger/expire";
 import type { SignedReport } from "../../src/settlement/report";
 import { canonicalJson, sha256Hex } from "../../src/settlement/signing";

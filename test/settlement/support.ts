@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { Statement } from "../../src/client/verify-statement";
+import type { Statement } from "../../packages/partner-sdk/src/index";
 import type { SignedReport } from "../../src/settlement/report";
 import { BASE_URL, operator, type TestPartner, workerFetch } from "../support/exchange";
 

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
-import { PartnerClient } from "../../src/client";
-import type { PartnerCredentials } from "../../src/client/signing";
+import type { PartnerCredentials } from "../../packages/partner-sdk/src/index";
+import { PartnerClient } from "../../packages/partner-sdk/src/index";
 
 /** Helpers that drive the real worker (Hono app in workerd, real D1) as clients would. */
 

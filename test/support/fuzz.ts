@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { expect } from "vitest";
+import { type PartnerCredentials, signRequest } from "../../packages/partner-sdk/src/index";
 import { requestTarget } from "../../src/auth/partner-signature";
-import { type PartnerCredentials, signRequest } from "../../src/client/signing";
 import { ERROR_CODES } from "../../src/http/errors";
 import { addKey, BASE_URL, newKeyPair, type TestPartner, workerFetch } from "./exchange";
 import { burn, CONTEXT, DEFAULT_CARD, earn, enrol, expectOk, partnerWithCard } from "./ledger";

@@ -1,6 +1,6 @@
 import { base64url, CompactSign, importJWK, type JWK } from "jose";
 import { expect } from "vitest";
-import { newJti, type PartnerCredentials, SIGNATURE_TYP, sha256Base64url } from "../../src/client/signing";
+import { newJti, type PartnerCredentials, SIGNATURE_TYP, sha256Base64url } from "../../packages/partner-sdk/src/index";
 import { BASE_URL, workerFetch } from "./exchange";
 
 /**

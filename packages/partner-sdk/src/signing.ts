@@ -1,6 +1,6 @@
 import { base64url, type CryptoKey, importJWK, type JWK, SignJWT } from "jose";
 
-/** Signs partner requests exactly as partner-api.md §2 says. Runs in Node, browsers and Workers. */
+/** Signs partner requests exactly as partner-api.md §2 says. Web APIs only (crypto.subtle, TextEncoder): Node ≥ 20, Workers, Deno, Bun, browsers. */
 export const SIGNATURE_TYP = "coalition-request+jwt";
 
 export interface PartnerCredentials {
@@ -24,7 +24,7 @@ export interface SignInput {
 const keyCache = new WeakMap<JWK, Promise<CryptoKey | Uint8Array>>();
 
 export async function sha256Base64url(bytes: Uint8Array): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(bytes))));
 }
 
 export function newJti(): string {

@@ -1,9 +1,8 @@
-import canonicalize from "canonicalize";
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from "jose";
-import { add, type Decimal, formatDecimal, mul, neg, parseDecimal, roundHalfEven, sub, ZERO } from "../rates/decimal";
-import { minorUnits } from "../settlement/money";
-import { PartnerClient } from "./partner-client";
-import type { PartnerCredentials } from "./signing";
+import { canonicalize } from "./canonical.js";
+import type { PartnerClient } from "./client.js";
+import { add, type Decimal, formatDecimal, minorUnits, mul, neg, parseDecimal, roundHalfEven, sub, ZERO } from "./decimal.js";
+import { PartnerApiError } from "./errors.js";
 
 /**
  * A partner's check of its settlement statement (partner-api.md §7), with nothing but the
@@ -68,7 +67,7 @@ async function sha256Hex(text: string): Promise<string> {
   return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const dec = (s: string) => parseDecimal(s, { allowNegative: true, maxScale: 18 });
+const dec = parseDecimal;
 const sameValue = (a: Decimal, b: string) => {
   try {
     return sub(a, dec(b)).units === 0n;
@@ -103,7 +102,7 @@ export async function verifyStatementData(
 
   // 2. Digest of the canonical JSON without digest and signature.
   const { digest: _d, signature: _s, ...digested } = statement;
-  const digest = await sha256Hex(canonicalize(digested) ?? "");
+  const digest = await sha256Hex(canonicalize(digested));
   if (digest !== statement.digest) problems.push(`digest: recomputed ${digest}, statement says ${statement.digest}`);
 
   // 3. Totals from the lines.
@@ -241,22 +240,22 @@ export async function verifyStatement(opts: {
   settlementId: string;
   jwks: JSONWebKeySet | (() => Promise<JSONWebKeySet>);
 }): Promise<VerifyResult & { statement?: Statement }> {
-  const id = encodeURIComponent(opts.settlementId);
-  const got = await opts.client.get<Statement>(`/v1/settlements/${id}`);
-  if (!got.ok) return { ok: false, problems: [`statement: HTTP ${got.status} ${got.error.code}`], lines: 0 };
+  let statement: Statement;
+  try {
+    statement = await opts.client.settlement(opts.settlementId);
+  } catch (e) {
+    if (e instanceof PartnerApiError) return { ok: false, problems: [`statement: HTTP ${e.status} ${e.code}`], lines: 0 };
+    throw e;
+  }
   const lines: StatementLine[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
-    const page = await opts.client.get<{ data: StatementLine[]; next_cursor: string | null }>(
-      `/v1/settlements/${id}/lines?limit=100${query}`,
-    );
-    if (!page.ok) return { ok: false, problems: [`lines: HTTP ${page.status} ${page.error.code}`], lines: lines.length };
-    lines.push(...page.data.data);
-    cursor = page.data.next_cursor;
-  } while (cursor !== null);
+  try {
+    for await (const line of opts.client.settlementLines(opts.settlementId, { limit: 100 })) lines.push(line);
+  } catch (e) {
+    if (e instanceof PartnerApiError) return { ok: false, problems: [`lines: HTTP ${e.status} ${e.code}`], lines: lines.length };
+    throw e;
+  }
   const jwks = typeof opts.jwks === "function" ? await opts.jwks() : opts.jwks;
-  return { ...(await verifyStatementData(got.data, lines, jwks)), statement: got.data };
+  return { ...(await verifyStatementData(statement, lines, jwks)), statement };
 }
 
 /** The operator's statement keys, from `GET /.well-known/jwks.json`. */
@@ -267,13 +266,4 @@ export async function fetchJwks(
   const response = await fetcher(new Request(new URL("/.well-known/jwks.json", baseUrl)));
   if (!response.ok) throw new Error(`JWKS: HTTP ${response.status}`);
   return (await response.json()) as JSONWebKeySet;
-}
-
-/** `npm run cli -- verify <partner> <settlement_id>`: prints OK or what differs; the exit code. */
-export async function verifyCommand(baseUrl: string, credentials: PartnerCredentials, settlementId: string): Promise<number> {
-  const client = new PartnerClient({ baseUrl, credentials });
-  const result = await verifyStatement({ client, settlementId, jwks: () => fetchJwks(baseUrl) });
-  if (result.ok) console.log(`OK ${settlementId}: signature, digest and the totals of ${result.lines} lines check out`);
-  else console.log(`FAILED ${settlementId}:\n  ${result.problems.join("\n  ")}`);
-  return result.ok ? 0 : 1;
 }
