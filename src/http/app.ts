@@ -1,9 +1,9 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { operatorToken } from "../auth/operator-token";
 import { partnerSignature } from "../auth/partner-signature";
 import type { AppEnv } from "./context";
+import { docsRoutes } from "./docs";
 import { ApiError } from "./errors";
 import { requestContext } from "./request-context";
 import { validationHook } from "./validation";
@@ -59,7 +59,7 @@ export function createApp(routes: AppRoutes): OpenAPIHono<AppEnv> {
       description: "Partner API (/v1, signed requests) and operator API (/admin/v1, bearer tokens).",
     },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  docsRoutes(app);
 
   app.notFound((c) => {
     const error = new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
