@@ -1,7 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import {
+  errorResponses,
+  IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
+  jsonBody,
+  jsonResponse,
+  OPERATOR_AUTH_ERRORS,
+} from "../http/schemas";
 import { planAdjustment } from "../ledger/commands/adjustment";
 import { TransactionWithBalance } from "../partner-api/transaction-schemas";
 
@@ -26,6 +33,7 @@ export const adjustmentRoutes: RouteModule = (r) => {
       summary: "Credit (goodwill) or debit (correction) a member's points, against the operator",
       security: [{ OperatorToken: [] }],
       request: {
+        headers: IdempotencyKeyHeader,
         params: z.object({
           member_id: z
             .string()

@@ -1,7 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import {
+  errorResponses,
+  IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
+  jsonBody,
+  jsonResponse,
+  OPERATOR_AUTH_ERRORS,
+} from "../http/schemas";
 import { PartnerParams, PartnerSchema, Transfer } from "../partners/schemas";
 import { planTransfer, type TransferRequest } from "../partners/transfers";
 
@@ -12,7 +19,7 @@ const transferRoute = (kind: TransferRequest["kind"], summary: string, extraErro
     tags: ["Operator: partners"],
     summary,
     security: [{ OperatorToken: [] }],
-    request: { params: PartnerParams, body: jsonBody(Transfer) },
+    request: { params: PartnerParams, body: jsonBody(Transfer), headers: IdempotencyKeyHeader },
     responses: {
       201: jsonResponse(
         "The transfer and the partner's funding position",

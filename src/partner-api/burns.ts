@@ -5,6 +5,7 @@ import {
   AmountSchema,
   errorResponses,
   IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
   jsonBody,
   jsonResponse,
   PARTNER_AUTH_ERRORS,
@@ -37,7 +38,7 @@ export const burnRoutes: RouteModule = (r) => {
       tags: ["Earn and burn"],
       summary: "Redeem points (posted at once, or held for a later capture)",
       security: [{ CoalitionSignature: [] }],
-      request: { body: jsonBody(BurnBody) },
+      request: { body: jsonBody(BurnBody), headers: IdempotencyKeyHeader },
       responses: {
         201: jsonResponse("The burn transaction and the member's balance", TransactionWithBalance),
         ...errorResponses(

@@ -6,6 +6,7 @@ import {
   AmountSchema,
   errorResponses,
   IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
   jsonBody,
   jsonResponse,
   PARTNER_AUTH_ERRORS,
@@ -39,7 +40,7 @@ export const earnRoutes: RouteModule = (r) => {
       tags: ["Earn and burn"],
       summary: "Award points for a purchase (by amount at the earn rate, or by points)",
       security: [{ CoalitionSignature: [] }],
-      request: { body: jsonBody(EarnBody) },
+      request: { body: jsonBody(EarnBody), headers: IdempotencyKeyHeader },
       responses: {
         201: jsonResponse("The earn transaction and the member's balance", TransactionWithBalance),
         ...errorResponses(

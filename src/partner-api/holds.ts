@@ -1,7 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonBody, jsonResponse, PARTNER_AUTH_ERRORS, Points } from "../http/schemas";
+import {
+  errorResponses,
+  IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
+  jsonBody,
+  jsonResponse,
+  PARTNER_AUTH_ERRORS,
+  Points,
+} from "../http/schemas";
 import { planCapture, planVoid } from "../ledger/commands/holds";
 import { TransactionIdParams, TransactionWithBalance } from "./transaction-schemas";
 
@@ -16,6 +24,7 @@ const holdRoute = (action: "capture" | "void") =>
     summary: action === "capture" ? "Capture a hold (all of it, or part; the rest is released)" : "Void a hold",
     security: [{ CoalitionSignature: [] }],
     request: {
+      headers: IdempotencyKeyHeader,
       params: TransactionIdParams,
       // Capture and void may be sent without a body (then nothing is validated and nothing is given).
       body: { ...jsonBody(action === "capture" ? CaptureBody : VoidBody), required: false },

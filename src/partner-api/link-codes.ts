@@ -3,7 +3,7 @@ import { timeText } from "../db/sql";
 import { raw, sql } from "../db/sql-template";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { errorResponses, IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
 import { memberGuard } from "../ledger/commands/common";
 import { memberOfRef } from "../ledger/member";
 import { MemberRefParams } from "../members/schemas";
@@ -23,6 +23,7 @@ export const linkCodeRoutes: RouteModule = (r) => {
       summary: "Issue a single-use link code (valid 10 minutes) that the member gives to another partner",
       security: [{ CoalitionSignature: [] }],
       request: {
+        headers: IdempotencyKeyHeader,
         params: MemberRefParams,
         body: { required: false, content: { "application/json": { schema: z.strictObject({}).openapi("LinkCodeRequest") } } },
       },

@@ -1,7 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonBody, jsonResponse, PARTNER_AUTH_ERRORS, Points } from "../http/schemas";
+import {
+  errorResponses,
+  IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
+  jsonBody,
+  jsonResponse,
+  PARTNER_AUTH_ERRORS,
+  Points,
+} from "../http/schemas";
 import { planReversal } from "../ledger/commands/reversal";
 import { TransactionIdParams, TransactionWithBalance } from "./transaction-schemas";
 
@@ -17,7 +25,11 @@ export const reversalRoutes: RouteModule = (r) => {
       tags: ["Earn and burn"],
       summary: "Reverse a posted or pending earn, or a posted burn, in full or in part",
       security: [{ CoalitionSignature: [] }],
-      request: { params: TransactionIdParams, body: { ...jsonBody(ReversalBody), required: false } },
+      request: {
+        params: TransactionIdParams,
+        body: { ...jsonBody(ReversalBody), required: false },
+        headers: IdempotencyKeyHeader,
+      },
       responses: {
         201: jsonResponse("The reversal transaction and the member's balance", TransactionWithBalance),
         ...errorResponses(
