@@ -22,7 +22,7 @@ const AdjustmentBody = z
       .refine((n) => n !== 0, "must not be zero"),
     reason: z.string().min(1).max(500),
   })
-  .openapi("Adjustment");
+  .openapi("Adjustment", { example: { points: 250, reason: "goodwill: a delayed flight" } });
 
 export const adjustmentRoutes: RouteModule = (r) => {
   r.openapi(

@@ -8,7 +8,7 @@ import { operatorClose } from "../settlement/close";
 import { openPeriod } from "../settlement/periods";
 import { ReportSchema } from "../settlement/schemas";
 
-const CloseBody = z.strictObject({ period_end: Rfc3339.optional() }).openapi("SettlementClose");
+const CloseBody = z.strictObject({ period_end: Rfc3339.optional() }).openapi("SettlementClose", { example: {} });
 
 const OpenPeriodSchema = z.object({ start: z.string(), end: z.string() }).openapi("OpenPeriod", {
   description: "The period open after this call: from the end of the last closed one to its scheduled end",

@@ -18,7 +18,7 @@ const ConfigBody = z
       .optional(),
     grace_seconds: z.number().int().min(0).max(86_400).optional(),
   })
-  .openapi("SettlementConfig");
+  .openapi("SettlementConfig", { example: { period: "monthly", utc_offset_minutes: 480, grace_seconds: 3600 } });
 
 async function configJson(db: D1Database) {
   const [config, closed] = await Promise.all([readConfig(db), closedThrough(db)]);

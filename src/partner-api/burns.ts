@@ -28,7 +28,19 @@ export const BurnBody = z
     message: "give either points or amount, not both",
     path: ["points"],
   })
-  .openapi("BurnRequest");
+  // The refine, in JSON Schema: exactly one of points and amount (neither both nor none).
+  .openapi("BurnRequest", {
+    not: {
+      anyOf: [{ required: ["points", "amount"] }, { not: { anyOf: [{ required: ["points"] }, { required: ["amount"] }] } }],
+    },
+    example: {
+      member_ref: "c-1001",
+      points: 500,
+      capture: false,
+      order_ref: "A-1002",
+      context: { ip: "203.0.113.7", device_id: "demo-phone-1" },
+    },
+  });
 
 export const burnRoutes: RouteModule = (r) => {
   r.openapi(

@@ -30,7 +30,18 @@ export const EarnBody = z
     message: "give either amount or points, not both",
     path: ["amount"],
   })
-  .openapi("EarnRequest");
+  // The refine, in JSON Schema: exactly one of amount and points (neither both nor none).
+  .openapi("EarnRequest", {
+    not: {
+      anyOf: [{ required: ["amount", "points"] }, { not: { anyOf: [{ required: ["amount"] }, { required: ["points"] }] } }],
+    },
+    example: {
+      member_ref: "c-1001",
+      amount: { value: "58.00", unit: "CNY" },
+      order_ref: "A-1001",
+      context: { ip: "203.0.113.7", device_id: "demo-phone-1" },
+    },
+  });
 
 export const earnRoutes: RouteModule = (r) => {
   r.openapi(

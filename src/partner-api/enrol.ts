@@ -12,7 +12,7 @@ const EnrolBody = z
     link_code: z.string().min(1).max(64).optional().openapi({ description: "A link code issued by another partner" }),
     context: RequestContextSchema,
   })
-  .openapi("Enrolment");
+  .openapi("Enrolment", { example: { context: { ip: "203.0.113.7", device_id: "demo-phone-1" } } });
 
 export const MemberSchema = z
   .object({

@@ -13,8 +13,8 @@ import {
 import { planCapture, planVoid } from "../ledger/commands/holds";
 import { TransactionIdParams, TransactionWithBalance } from "./transaction-schemas";
 
-const CaptureBody = z.strictObject({ points: Points.optional() }).openapi("CaptureRequest");
-const VoidBody = z.strictObject({}).openapi("VoidRequest");
+const CaptureBody = z.strictObject({ points: Points.optional() }).openapi("CaptureRequest", { example: { points: 300 } });
+const VoidBody = z.strictObject({}).openapi("VoidRequest", { example: {} });
 
 const holdRoute = (action: "capture" | "void") =>
   createRoute({

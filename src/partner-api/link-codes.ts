@@ -25,7 +25,10 @@ export const linkCodeRoutes: RouteModule = (r) => {
       request: {
         headers: IdempotencyKeyHeader,
         params: MemberRefParams,
-        body: { required: false, content: { "application/json": { schema: z.strictObject({}).openapi("LinkCodeRequest") } } },
+        body: {
+          required: false,
+          content: { "application/json": { schema: z.strictObject({}).openapi("LinkCodeRequest", { example: {} }) } },
+        },
       },
       responses: {
         201: jsonResponse("The code", LinkCodeSchema),

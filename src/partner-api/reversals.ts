@@ -15,7 +15,7 @@ import { TransactionIdParams, TransactionWithBalance } from "./transaction-schem
 
 const ReversalBody = z
   .strictObject({ points: Points.optional(), reason: z.string().min(1).max(500).optional() })
-  .openapi("ReversalRequest");
+  .openapi("ReversalRequest", { example: { points: 100, reason: "item returned, order A-1001" } });
 
 export const reversalRoutes: RouteModule = (r) => {
   r.openapi(
