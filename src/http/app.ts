@@ -6,6 +6,7 @@ import type { AppEnv } from "./context";
 import { docsRoutes } from "./docs";
 import { ApiError } from "./errors";
 import { requestContext } from "./request-context";
+import { DOC_DESCRIPTION, DOC_TAGS } from "./tags";
 import { validationHook } from "./validation";
 
 /** A router whose routes validate with the shared hook (contract-shaped 400s). */
@@ -53,11 +54,8 @@ export function createApp(routes: AppRoutes): OpenAPIHono<AppEnv> {
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    info: {
-      title: "Coalition points exchange",
-      version: "1",
-      description: "Partner API (/v1, signed requests) and operator API (/admin/v1, bearer tokens).",
-    },
+    info: { title: "Coalition points exchange", version: "1", description: DOC_DESCRIPTION },
+    tags: DOC_TAGS,
   });
   docsRoutes(app);
 

@@ -9,6 +9,7 @@ import {
   jsonResponse,
   OPERATOR_AUTH_ERRORS,
 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planAdjustment } from "../ledger/commands/adjustment";
 import { TransactionWithBalance } from "../partner-api/transaction-schemas";
 
@@ -29,7 +30,7 @@ export const adjustmentRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/members/{member_id}/adjustments",
-      tags: ["Operator: members"],
+      tags: tag("operatorAdjustments"),
       summary: "Credit (goodwill) or debit (correction) a member's points, against the operator",
       security: [{ OperatorToken: [] }],
       request: {

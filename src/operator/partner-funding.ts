@@ -9,6 +9,7 @@ import {
   jsonResponse,
   OPERATOR_AUTH_ERRORS,
 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { PartnerParams, PartnerSchema, Transfer } from "../partners/schemas";
 import { planTransfer, type TransferRequest } from "../partners/transfers";
 
@@ -16,7 +17,7 @@ const transferRoute = (kind: TransferRequest["kind"], summary: string, extraErro
   createRoute({
     method: "post",
     path: `/partners/{id}/${kind}s`,
-    tags: ["Operator: partners"],
+    tags: tag("operatorPartners"),
     summary,
     security: [{ OperatorToken: [] }],
     request: { params: PartnerParams, body: jsonBody(Transfer), headers: IdempotencyKeyHeader },

@@ -9,6 +9,7 @@ import {
   jsonResponse,
   OPERATOR_AUTH_ERRORS,
 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planReviewDecision } from "../risk/reviews";
 import { DecisionBody, TransactionIdParams } from "../risk/schemas";
 
@@ -17,7 +18,7 @@ export const reviewDecisionRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/reviews/{transaction_id}",
-      tags: ["Operator: risk"],
+      tags: tag("operatorRisk"),
       summary: "Approve or reject a transaction in review (with an Idempotency-Key)",
       description:
         "approve: an earn is booked as the earn would have been (funding drawn, points posted, or pending until its available_at); a burn's reserved points are captured (a hold becomes an open hold for the partner's hold TTL). reject: an earn is dropped, a burn's reserved points go back. A review past its decide_by can only be rejected.",

@@ -11,6 +11,7 @@ import {
   PARTNER_AUTH_ERRORS,
   Points,
 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planBurn } from "../ledger/commands/burn";
 import { MemberRefSchema, RequestContextSchema } from "../members/schemas";
 import { TransactionWithBalance } from "./transaction-schemas";
@@ -47,7 +48,7 @@ export const burnRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/burns",
-      tags: ["Earn and burn"],
+      tags: tag("partnerEarnBurn"),
       summary: "Redeem points (posted at once, or held for a later capture)",
       security: [{ CoalitionSignature: [] }],
       request: { body: jsonBody(BurnBody), headers: IdempotencyKeyHeader },

@@ -13,6 +13,7 @@ import {
   Points,
   Rfc3339,
 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planEarn } from "../ledger/commands/earn";
 import { MemberRefSchema, RequestContextSchema } from "../members/schemas";
 import { TransactionWithBalance } from "./transaction-schemas";
@@ -48,7 +49,7 @@ export const earnRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/earn",
-      tags: ["Earn and burn"],
+      tags: tag("partnerEarnBurn"),
       summary: "Award points for a purchase (by amount at the earn rate, or by points)",
       security: [{ CoalitionSignature: [] }],
       request: { body: jsonBody(EarnBody), headers: IdempotencyKeyHeader },

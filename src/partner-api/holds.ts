@@ -10,6 +10,7 @@ import {
   PARTNER_AUTH_ERRORS,
   Points,
 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planCapture, planVoid } from "../ledger/commands/holds";
 import { TransactionIdParams, TransactionWithBalance } from "./transaction-schemas";
 
@@ -20,7 +21,7 @@ const holdRoute = (action: "capture" | "void") =>
   createRoute({
     method: "post",
     path: `/burns/{id}/${action}`,
-    tags: ["Earn and burn"],
+    tags: tag("partnerEarnBurn"),
     summary: action === "capture" ? "Capture a hold (all of it, or part; the rest is released)" : "Void a hold",
     security: [{ CoalitionSignature: [] }],
     request: {

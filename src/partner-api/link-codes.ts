@@ -4,6 +4,7 @@ import { raw, sql } from "../db/sql-template";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
 import { errorResponses, IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { memberGuard } from "../ledger/commands/common";
 import { memberOfRef } from "../ledger/member";
 import { MemberRefParams } from "../members/schemas";
@@ -19,7 +20,7 @@ export const linkCodeRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/members/{member_ref}/link-codes",
-      tags: ["Partner: members"],
+      tags: tag("partnerMembers"),
       summary: "Issue a single-use link code (valid 10 minutes) that the member gives to another partner",
       security: [{ CoalitionSignature: [] }],
       request: {

@@ -10,6 +10,7 @@ import {
   PARTNER_AUTH_ERRORS,
   Points,
 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planReversal } from "../ledger/commands/reversal";
 import { TransactionIdParams, TransactionWithBalance } from "./transaction-schemas";
 
@@ -22,7 +23,7 @@ export const reversalRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/transactions/{id}/reversals",
-      tags: ["Earn and burn"],
+      tags: tag("partnerEarnBurn"),
       summary: "Reverse a posted or pending earn, or a posted burn, in full or in part",
       security: [{ CoalitionSignature: [] }],
       request: {
