@@ -77,7 +77,6 @@ export const CreateRateCard = z
   })
   .openapi("RateCardInput", {
     example: {
-      effective_from: "2027-01-01T00:00:00Z",
       earn: [{ unit: "CNY", points_per_unit: "1" }],
       burn: [{ unit: "CNY", value_per_point: "0.01" }],
       issue_price: "0.010",
