@@ -3,6 +3,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
 import { unstable_convertConfigBindingsToStartWorkerBindings, unstable_readConfig } from "wrangler";
+import { writeDocsAssets } from "./scripts/lib/docs-assets.ts";
 
 /**
  * Tests run inside workerd against a local D1 with the real migrations (test/setup.ts applies
@@ -21,6 +22,7 @@ function workerFromWranglerToml() {
   const config = unstable_readConfig({ config: path.join(import.meta.dirname, "wrangler.toml") });
   const d1Databases: Record<string, string> = {};
   const vars: Record<string, unknown> = {};
+  let assets: { directory: string; binding: string; run_worker_first?: boolean | string[] } | undefined;
   // Every binding wrangler.toml declares, by name (its own declarations say less than this).
   const bindings = (unstable_convertConfigBindingsToStartWorkerBindings(config) ?? {}) as Record<
     string,
@@ -29,7 +31,14 @@ function workerFromWranglerToml() {
   for (const [name, binding] of Object.entries(bindings)) {
     if (binding.type === "d1") d1Databases[name] = binding.database_id ?? name;
     else if (binding.type === "plain_text" || binding.type === "json") vars[name] = binding.value;
-    else throw new Error(`vitest.config.ts: binding ${name} (${binding.type}) of wrangler.toml is not passed to the tests yet`);
+    else if (binding.type === "assets" && config.assets?.directory) {
+      // The docs' files (wrangler.toml's [assets]; written by writeDocsAssets before the run).
+      assets = {
+        directory: path.resolve(import.meta.dirname, config.assets.directory),
+        binding: name,
+        run_worker_first: config.assets.run_worker_first,
+      };
+    } else throw new Error(`vitest.config.ts: binding ${name} (${binding.type}) of wrangler.toml is not passed to the tests yet`);
   }
   if (!config.main) throw new Error("wrangler.toml has no main");
   return {
@@ -39,11 +48,13 @@ function workerFromWranglerToml() {
       compatibilityFlags: config.compatibility_flags,
       d1Databases,
       bindings: vars,
+      assets,
     },
   };
 }
 
 export default defineConfig(async () => {
+  await writeDocsAssets();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const operator = await generateKeyPair("EdDSA", { extractable: true });
   const statement = await generateKeyPair("EdDSA", { extractable: true });

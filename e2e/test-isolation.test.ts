@@ -20,6 +20,9 @@ describe("npm test and a developer's .dev.vars", () => {
       for (const entry of ["package.json", "tsconfig.json", "vitest.config.ts", "wrangler.toml", "migrations", "src"]) {
         await cp(join(ROOT, entry), join(copy, entry), { recursive: true });
       }
+      // vitest.config.ts writes the docs' assets (wrangler.toml's [assets]) with this script.
+      await mkdir(join(copy, "scripts", "lib"), { recursive: true });
+      await cp(join(ROOT, "scripts/lib/docs-assets.ts"), join(copy, "scripts/lib/docs-assets.ts"));
       await mkdir(join(copy, "test"));
       for (const file of ["setup.ts", "env.d.ts", "bindings.test.ts"])
         await cp(join(ROOT, "test", file), join(copy, "test", file));

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium } from "playwright-core";
 import { partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
-import { PartnerClient } from "../src/client/partner-client";
+import { PartnerClient } from "../packages/partner-sdk/src/index";
 import { Exchange, freePort, HOST, killTree, scratchDir, survivors } from "./support";
 
 /**

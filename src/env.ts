@@ -1,6 +1,8 @@
 /** Bindings and configuration of the worker (wrangler.toml, secrets, `.dev.vars`). */
 export interface Env {
   DB: D1Database;
+  /** wrangler.toml's [assets]: the docs' Swagger UI files (src/http/docs.ts). */
+  ASSETS: Fetcher;
   /** Coalition settlement currency, e.g. "CNY". */
   SETTLEMENT_CURRENCY: string;
   /** JSON public JWK set `{ "keys": [...] }` that operator tokens are verified against. */

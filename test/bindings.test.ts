@@ -10,6 +10,7 @@ it("has the bindings of wrangler.toml and vitest.config.ts, and no others", () =
   // The pool's own bindings aside.
   const names = Object.keys(env).filter((name) => !name.startsWith("__VITEST_POOL_WORKERS_"));
   expect(names.sort()).toEqual([
+    "ASSETS",
     "DB",
     "OPERATOR_JWKS",
     "SETTLEMENT_CURRENCY",

@@ -23,6 +23,9 @@ function described(file: string) {
       d.migrations_dir ?? "migrations",
     ]),
     no_bundle: config.no_bundle ?? false,
+    // The docs' static assets and the build that writes them (dirs and commands as written).
+    assets: config.assets ?? null,
+    build_command: config.build?.command ?? null,
   };
 }
 
@@ -42,7 +45,8 @@ export function checkBenchConfig(): void {
 
 /**
  * The bench config for serving the bundle made at start (`main` = the bundle, no_bundle), with
- * the project's migrations directory (the snapshot lives in .dev/bench-build).
+ * the project's migrations and assets directories (the snapshot lives in .dev/bench-build), and
+ * without the `[build]` command: the dry run that made the bundle has written the assets.
  */
 export async function snapshotConfig(bundle: string): Promise<string> {
   const toml = await readFile(WRANGLER_BENCH_TOML, "utf8");
@@ -53,5 +57,7 @@ export async function snapshotConfig(bundle: string): Promise<string> {
     .replace(
       /^(\s*migrations_dir\s*=\s*)"([^"]*)"/m,
       (_m, key: string, dir: string) => `${key}${JSON.stringify(join(ROOT, dir))}`,
-    );
+    )
+    .replace(/^(\s*directory\s*=\s*)"([^"]*)"/m, (_m, key: string, dir: string) => `${key}${JSON.stringify(join(ROOT, dir))}`)
+    .replace(/^\[build\]\n(?:[^[\n][^\n]*\n|\n)*/m, "");
 }

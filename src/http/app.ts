@@ -1,12 +1,13 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { memberCors, memberSession } from "../auth/member-session";
 import { operatorToken } from "../auth/operator-token";
 import { partnerSignature } from "../auth/partner-signature";
 import type { AppEnv } from "./context";
+import { docsRoutes } from "./docs";
 import { ApiError } from "./errors";
 import { requestContext } from "./request-context";
+import { DOC_DESCRIPTION, DOC_TAGS } from "./tags";
 import { validationHook } from "./validation";
 
 /** A router whose routes validate with the shared hook (contract-shaped 400s). */
@@ -70,13 +71,10 @@ export function createApp(routes: AppRoutes): OpenAPIHono<AppEnv> {
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    info: {
-      title: "Coalition points exchange",
-      version: "1",
-      description: "Partner API (/v1, signed requests) and operator API (/admin/v1, bearer tokens).",
-    },
+    info: { title: "Coalition points exchange", version: "1", description: DOC_DESCRIPTION },
+    tags: DOC_TAGS,
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  docsRoutes(app);
 
   app.notFound((c) => {
     const error = new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);

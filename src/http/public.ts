@@ -1,5 +1,6 @@
 import { publicJwks } from "../settlement/signing";
 import type { RouteModule } from "./app";
+import { tag } from "./tags";
 
 /** Unauthenticated routes: health, and the public half of the statement-signing key. */
 export const publicRoutes: RouteModule = (r) => {
@@ -12,7 +13,7 @@ export const publicRoutes: RouteModule = (r) => {
   r.openAPIRegistry.registerPath({
     method: "get",
     path: "/.well-known/jwks.json",
-    tags: ["Settlement"],
+    tags: tag("partnerSettlement"),
     summary: "The public keys that verify settlement statements and reports (JWK set; never a private member)",
     responses: { 200: { description: "`{ keys: [ { kty, crv, x, kid, alg, use } ] }`" } },
   });

@@ -137,10 +137,32 @@ export const jsonResponse = <T extends z.ZodTypeAny>(description: string, schema
   content: { "application/json": { schema } },
 });
 
+/**
+ * The Idempotency-Key header of a keyed write (partner-api.md §3: every POST under /v1/; the
+ * operator's payments, payouts, adjustments and review decisions), for `request.headers`. It
+ * documents the header, one component every such operation refers to; the runtime check stays
+ * `readIdempotencyKey` (src/http/idempotency.ts), whose contract answers (400
+ * idempotency_key_missing, invalid_param) come after the body's validation: so the schema that
+ * validates accepts any header, and only its OpenAPI metadata says required and what a key is.
+ * (Keyed as the contract spells the header; Hono's header validator sees names lowercased, so
+ * this optional key never holds a value there, and nothing reads it.)
+ */
 export const IdempotencyKeyHeader = z.object({
-  "idempotency-key": z
+  "Idempotency-Key": z
     .string()
-    .min(1)
-    .max(255)
-    .openapi({ param: { name: "Idempotency-Key", in: "header" } }),
+    .optional()
+    .openapi("IdempotencyKey", {
+      param: {
+        name: "Idempotency-Key",
+        in: "header",
+        required: true,
+        description:
+          "1 to 255 printable ASCII characters, fresh for each new request (partner-api.md §3). The same key with the same method, path and body replays the first answer (`Idempotent-Replayed: true`); with another request it answers 409 idempotency_key_reused. Missing: 400 idempotency_key_missing.",
+      },
+      type: "string",
+      minLength: 1,
+      maxLength: 255,
+      pattern: "^[\\x20-\\x7E]{1,255}$",
+      example: "earn-7f3c9a2e-5b1d-4e8a-9c0f-2d6b8e1a4c37",
+    }),
 });

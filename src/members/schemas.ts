@@ -13,7 +13,7 @@ export const MemberRefSchema = z
   .string()
   .regex(MEMBER_REF_PATTERN, "must be 1 to 128 of [A-Za-z0-9._:-]")
   .refine((s) => isValidMemberRef(s), "must not start with mbr_")
-  .openapi({ example: "c-42" });
+  .openapi({ example: "c-1001" });
 
 /** `context` of enrolments, earns and burns: the member's IP as the partner saw it, and a device id. */
 export const RequestContextSchema = z

@@ -1,7 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import {
+  errorResponses,
+  IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
+  jsonBody,
+  jsonResponse,
+  OPERATOR_AUTH_ERRORS,
+} from "../http/schemas";
+import { tag } from "../http/tags";
 import { planAdjustment } from "../ledger/commands/adjustment";
 import { TransactionWithBalance } from "../partner-api/transaction-schemas";
 
@@ -15,23 +23,24 @@ const AdjustmentBody = z
       .refine((n) => n !== 0, "must not be zero"),
     reason: z.string().min(1).max(500),
   })
-  .openapi("Adjustment");
+  .openapi("Adjustment", { example: { points: 250, reason: "goodwill: a delayed flight" } });
 
 export const adjustmentRoutes: RouteModule = (r) => {
   r.openapi(
     createRoute({
       method: "post",
       path: "/members/{member_id}/adjustments",
-      tags: ["Operator: members"],
+      tags: tag("operatorAdjustments"),
       summary: "Credit (goodwill) or debit (correction) a member's points, against the operator",
       security: [{ OperatorToken: [] }],
       request: {
+        headers: IdempotencyKeyHeader,
         params: z.object({
           member_id: z
             .string()
             .min(1)
             .max(64)
-            .openapi({ param: { name: "member_id", in: "path" } }),
+            .openapi({ param: { name: "member_id", in: "path" }, example: "mbr_0123456789abcdefghjkmnpqrstv" }),
         }),
         body: jsonBody(AdjustmentBody),
       },

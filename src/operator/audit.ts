@@ -4,6 +4,7 @@ import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { badCursor, decodeCursor, page } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 
 const AuditEntry = z
   .object({ id: z.string(), at: z.string(), actor: z.string(), action: z.string(), target: z.string(), detail: z.unknown() })
@@ -14,7 +15,7 @@ export const auditRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/audit",
-      tags: ["Operator: audit"],
+      tags: tag("operatorAudit"),
       summary: "The audit log of every operator change, newest first",
       security: [{ OperatorToken: [] }],
       request: {

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { pointsMetrics } from "../settlement/metrics";
 
 export const metricsRoutes: RouteModule = (r) => {
@@ -8,7 +9,7 @@ export const metricsRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/metrics",
-      tags: ["Operator: settlement"],
+      tags: tag("operatorSettlement"),
       summary:
         "Points-economy health: outstanding and liability by issuer, issued/redeemed/expired per period, breakage, exposure",
       security: [{ OperatorToken: [] }],

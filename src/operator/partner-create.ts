@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runOperatorWrite } from "../http/runner";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planCreatePartner } from "../partners/commands";
 import { CreatePartner, PartnerResponse } from "../partners/schemas";
 import { mustGetPartner, renderPartner } from "../partners/store";
@@ -11,7 +12,7 @@ export const partnerCreateRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/partners",
-      tags: ["Operator: partners"],
+      tags: tag("operatorPartners"),
       summary: "Create a partner",
       security: [{ OperatorToken: [] }],
       request: { body: jsonBody(CreatePartner) },

@@ -1,7 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import {
+  errorResponses,
+  IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
+  jsonBody,
+  jsonResponse,
+  OPERATOR_AUTH_ERRORS,
+} from "../http/schemas";
+import { tag } from "../http/tags";
 import { PartnerParams, PartnerSchema, Transfer } from "../partners/schemas";
 import { planTransfer, type TransferRequest } from "../partners/transfers";
 
@@ -9,10 +17,10 @@ const transferRoute = (kind: TransferRequest["kind"], summary: string, extraErro
   createRoute({
     method: "post",
     path: `/partners/{id}/${kind}s`,
-    tags: ["Operator: partners"],
+    tags: tag("operatorPartners"),
     summary,
     security: [{ OperatorToken: [] }],
-    request: { params: PartnerParams, body: jsonBody(Transfer) },
+    request: { params: PartnerParams, body: jsonBody(Transfer), headers: IdempotencyKeyHeader },
     responses: {
       201: jsonResponse(
         "The transfer and the partner's funding position",

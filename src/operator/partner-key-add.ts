@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runOperatorWrite } from "../http/runner";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { addKeyStatements } from "../partners/commands";
 import { registeredKey } from "../partners/keys";
 import { AddKey, PartnerParams } from "../partners/schemas";
@@ -12,7 +13,7 @@ export const partnerKeyAddRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/partners/{id}/keys",
-      tags: ["Operator: partners"],
+      tags: tag("operatorPartners"),
       summary: "Register a partner public key (Ed25519 OKP or P-256 EC)",
       security: [{ OperatorToken: [] }],
       request: { params: PartnerParams, body: jsonBody(AddKey) },

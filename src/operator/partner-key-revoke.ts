@@ -3,6 +3,7 @@ import { forgetPartnerKey } from "../auth/partner-keys";
 import type { RouteModule } from "../http/app";
 import { runOperatorWrite } from "../http/runner";
 import { errorResponses, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { revokeKeyStatements } from "../partners/commands";
 import { KeyParams } from "../partners/schemas";
 
@@ -11,7 +12,7 @@ export const partnerKeyRevokeRoutes: RouteModule = (r) => {
     createRoute({
       method: "delete",
       path: "/partners/{id}/keys/{kid}",
-      tags: ["Operator: partners"],
+      tags: tag("operatorPartners"),
       summary: "Revoke a partner key, at once",
       security: [{ OperatorToken: [] }],
       request: { params: KeyParams },

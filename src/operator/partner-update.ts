@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runOperatorWrite } from "../http/runner";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planUpdatePartner } from "../partners/commands";
 import { PartnerParams, PartnerResponse, PatchPartner } from "../partners/schemas";
 import { mustGetPartner, partnerDetail } from "../partners/store";
@@ -11,7 +12,7 @@ export const partnerUpdateRoutes: RouteModule = (r) => {
     createRoute({
       method: "patch",
       path: "/partners/{id}",
-      tags: ["Operator: partners"],
+      tags: tag("operatorPartners"),
       summary: "Change a partner's status, name, pending period, hold TTL, funding mode or allowed origins",
       security: [{ OperatorToken: [] }],
       request: { params: PartnerParams, body: jsonBody(PatchPartner) },

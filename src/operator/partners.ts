@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { decodeCursor, page } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { PartnerParams, PartnerResponse, PartnerSchema } from "../partners/schemas";
 import { listPartners, partnerDetail, renderPartner } from "../partners/store";
 
@@ -10,7 +11,7 @@ export const partnerRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/partners",
-      tags: ["Operator: partners"],
+      tags: tag("operatorPartners"),
       summary: "List partners",
       security: [{ OperatorToken: [] }],
       request: { query: ListQuery },
@@ -35,7 +36,7 @@ export const partnerRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/partners/{id}",
-      tags: ["Operator: partners"],
+      tags: tag("operatorPartners"),
       summary: "Get a partner with its funding position, exposure and keys",
       security: [{ OperatorToken: [] }],
       request: { params: PartnerParams },

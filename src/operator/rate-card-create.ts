@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { PartnerParams } from "../partners/schemas";
 import { mustGetPartner } from "../partners/store";
 import { createRateCard, newCardEffectiveFrom, renderRateCard } from "../rates/cards";
@@ -11,7 +12,7 @@ export const rateCardCreateRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/partners/{id}/rate-cards",
-      tags: ["Operator: rates"],
+      tags: tag("operatorRates"),
       summary: "Create a new rate-card version for a partner, effective from effective_from (default now, never in the past)",
       security: [{ OperatorToken: [] }],
       request: { params: PartnerParams, body: jsonBody(CreateRateCard) },

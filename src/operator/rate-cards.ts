@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { badCursor, decodeCursor, page } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { PartnerParams } from "../partners/schemas";
 import { mustGetPartner } from "../partners/store";
 import { listRateCards, renderRateCard } from "../rates/cards";
@@ -12,7 +13,7 @@ export const rateCardRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/partners/{id}/rate-cards",
-      tags: ["Operator: rates"],
+      tags: tag("operatorRates"),
       summary: "List a partner's rate-card versions, latest effective first (the first one in force now or earlier is in force)",
       security: [{ OperatorToken: [] }],
       request: { params: PartnerParams, query: ListQuery },

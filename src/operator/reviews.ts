@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { badCursor, decodeCursor, page } from "../http/pagination";
 import { errorResponses, FilterString, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { coalitionSettings } from "../ledger/expiry-policy";
 import { listReviews, renderReview } from "../risk/reviews";
 import { ReviewSchema } from "../risk/schemas";
@@ -11,7 +12,7 @@ export const reviewRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/reviews",
-      tags: ["Operator: risk"],
+      tags: tag("operatorRisk"),
       summary: "Transactions in review, oldest first (a queue); each is rejected automatically at decide_by",
       security: [{ OperatorToken: [] }],
       request: {

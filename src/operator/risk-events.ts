@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { badCursor, decodeCursor, page } from "../http/pagination";
 import { errorResponses, FilterString, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { RiskEventSchema } from "../risk/schemas";
 import { listRiskEvents, renderRiskEvent } from "../risk/store";
 
@@ -10,7 +11,7 @@ export const riskEventRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/risk-events",
-      tags: ["Operator: risk"],
+      tags: tag("operatorRisk"),
       summary: "The risk event log, newest first: declines (deny) and transactions sent to review",
       security: [{ OperatorToken: [] }],
       request: {

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { type RiskRule, RiskRuleSetSchema } from "../risk/rules";
 import { RuleSetResponse } from "../risk/schemas";
 import { readRuleSet, renderRuleSet, replaceRuleSet, requireRulePartners } from "../risk/store";
@@ -10,7 +11,7 @@ export const riskRuleReplaceRoutes: RouteModule = (r) => {
     createRoute({
       method: "put",
       path: "/risk-rules",
-      tags: ["Operator: risk"],
+      tags: tag("operatorRisk"),
       summary: "Replace the whole risk rule set (at most 100 rules; order matters: the first tripped rule names a decline)",
       description:
         'Each rule is a limit (max_count, max_points, max_distinct_members over window_seconds per member, device or IP; or max_points of one transaction) or a block list (`block`: IPs and CIDR ranges, or device ids). Windows are bucketed: a window counts everything in it, and at most one tenth of a window more (README "Risk rules").',

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { RuleSetResponse } from "../risk/schemas";
 import { readRuleSet, renderRuleSet } from "../risk/store";
 
@@ -9,7 +10,7 @@ export const riskRuleRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/risk-rules",
-      tags: ["Operator: risk"],
+      tags: tag("operatorRisk"),
       summary: "The risk rule set, in order",
       security: [{ OperatorToken: [] }],
       responses: {

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { SeedParams, SeedResponse } from "../seeds/schemas";
 import { forgetSeed, renderSeed } from "../seeds/store";
 
@@ -9,7 +10,7 @@ export const seedForgetRoutes: RouteModule = (r) => {
     createRoute({
       method: "delete",
       path: "/seeds/{name}",
-      tags: ["Operator: seeds"],
+      tags: tag("operatorSeeds"),
       summary: "Forget a seed's record, so the tool that seeds runs it again (npm start: on its next start)",
       security: [{ OperatorToken: [] }],
       request: { params: SeedParams },

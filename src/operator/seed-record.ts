@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { RecordSeed, SeedParams, SeedResponse } from "../seeds/schemas";
 import { recordSeed, renderSeed } from "../seeds/store";
 
@@ -9,7 +10,7 @@ export const seedRecordRoutes: RouteModule = (r) => {
     createRoute({
       method: "put",
       path: "/seeds/{name}",
-      tags: ["Operator: seeds"],
+      tags: tag("operatorSeeds"),
       summary: "Record that a one-time seed ran (201); an existing record is kept as it is (200)",
       security: [{ OperatorToken: [] }],
       request: { params: SeedParams, body: jsonBody(RecordSeed) },

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { SeedParams, SeedResponse } from "../seeds/schemas";
 import { getSeed, renderSeed, seedNotFound } from "../seeds/store";
 
@@ -9,7 +10,7 @@ export const seedRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/seeds/{name}",
-      tags: ["Operator: seeds"],
+      tags: tag("operatorSeeds"),
       summary: "Whether a one-time seed (e.g. npm start's demo-coalition) ran on this database, when and by whom",
       security: [{ OperatorToken: [] }],
       request: { params: SeedParams },

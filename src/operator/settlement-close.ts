@@ -4,11 +4,12 @@ import type { RouteModule } from "../http/app";
 import { ApiError } from "../http/errors";
 import { rawJson } from "../http/raw-json";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS, Rfc3339 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { operatorClose } from "../settlement/close";
 import { openPeriod } from "../settlement/periods";
 import { ReportSchema } from "../settlement/schemas";
 
-const CloseBody = z.strictObject({ period_end: Rfc3339.optional() }).openapi("SettlementClose");
+const CloseBody = z.strictObject({ period_end: Rfc3339.optional() }).openapi("SettlementClose", { example: {} });
 
 const OpenPeriodSchema = z.object({ start: z.string(), end: z.string() }).openapi("OpenPeriod", {
   description: "The period open after this call: from the end of the last closed one to its scheduled end",
@@ -19,7 +20,7 @@ export const settlementCloseRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/settlements/close",
-      tags: ["Operator: settlement"],
+      tags: tag("operatorSettlement"),
       summary: "Close every scheduled period that has ended, or cut the open period at period_end (off-cycle)",
       security: [{ OperatorToken: [] }],
       request: { body: { ...jsonBody(CloseBody), required: false } },

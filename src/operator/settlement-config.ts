@@ -4,6 +4,7 @@ import { runBatch } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { closedThrough, readConfig, scheduleChange } from "../settlement/periods";
 
 const ConfigBody = z
@@ -18,7 +19,7 @@ const ConfigBody = z
       .optional(),
     grace_seconds: z.number().int().min(0).max(86_400).optional(),
   })
-  .openapi("SettlementConfig");
+  .openapi("SettlementConfig", { example: { period: "monthly", utc_offset_minutes: 480, grace_seconds: 3600 } });
 
 async function configJson(db: D1Database) {
   const [config, closed] = await Promise.all([readConfig(db), closedThrough(db)]);
@@ -35,7 +36,7 @@ export const settlementConfigRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/settlement-config",
-      tags: ["Operator: settlement"],
+      tags: tag("operatorSettlement"),
       summary: "How periods are cut: daily, weekly or monthly, UTC offset, grace before the scheduled close",
       security: [{ OperatorToken: [] }],
       responses: {
@@ -50,7 +51,7 @@ export const settlementConfigRoutes: RouteModule = (r) => {
     createRoute({
       method: "put",
       path: "/settlement-config",
-      tags: ["Operator: settlement"],
+      tags: tag("operatorSettlement"),
       summary: "Change the period schedule; applies from the open period on (closed periods never change)",
       security: [{ OperatorToken: [] }],
       request: { body: jsonBody(ConfigBody) },

@@ -3,6 +3,7 @@ import type { RouteModule } from "../http/app";
 import { decodeCursor, page } from "../http/pagination";
 import { rawJson, rawJsonList } from "../http/raw-json";
 import { errorResponses, jsonResponse, ListQuery, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { storedReport } from "../settlement/close";
 import { reportCsv } from "../settlement/csv";
 import { PERIOD_ID_PATTERN } from "../settlement/periods";
@@ -16,7 +17,7 @@ export const settlementReportRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/settlements",
-      tags: ["Operator: settlement"],
+      tags: tag("operatorSettlement"),
       summary: "Closed settlement reports (summaries), newest first",
       security: [{ OperatorToken: [] }],
       request: { query: ListQuery },
@@ -50,7 +51,7 @@ export const settlementReportRoutes: RouteModule = (r) => {
   r.openAPIRegistry.registerPath({
     method: "get",
     path: "/settlements/{id}.csv",
-    tags: ["Operator: settlement"],
+    tags: tag("operatorSettlement"),
     summary: "The full report as RFC 4180 CSV",
     security: [{ OperatorToken: [] }],
     request: { params: SettlementParams },
@@ -64,7 +65,7 @@ export const settlementReportRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/settlements/{id}",
-      tags: ["Operator: settlement"],
+      tags: tag("operatorSettlement"),
       summary: "The full signed report: every statement, the bilateral matrix, the points position, margin",
       security: [{ OperatorToken: [] }],
       request: { params: SettlementParams },

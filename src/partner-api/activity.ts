@@ -5,6 +5,7 @@ import { ApiError } from "../http/errors";
 import { badCursor, decodeCursor, page } from "../http/pagination";
 import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse, ListQuery, listOf, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { memberOfRef } from "../ledger/member";
 import { MemberRefParams } from "../members/schemas";
 import { type ActivityRow, memberActivityQuery } from "../members/store";
@@ -36,7 +37,7 @@ export const activityRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/members/{member_ref}/activity",
-      tags: ["Partner: members"],
+      tags: tag("partnerMembers"),
       summary: "The member's transactions at every partner, newest first (other partners' entries without private details)",
       security: [{ CoalitionSignature: [] }],
       request: { params: MemberRefParams, query: ListQuery },

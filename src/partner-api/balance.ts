@@ -6,6 +6,7 @@ import { ApiError } from "../http/errors";
 import { rawJson } from "../http/raw-json";
 import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { pointValue } from "../ledger/commands/common";
 import { memberOfRef } from "../ledger/member";
 import { balanceJson } from "../ledger/render";
@@ -18,7 +19,7 @@ export const balanceRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/members/{member_ref}/balance",
-      tags: ["Members"],
+      tags: tag("partnerMembers"),
       summary: "The member's unified balance across all partners",
       security: [{ CoalitionSignature: [] }],
       request: { params: MemberRefParams },

@@ -5,11 +5,13 @@ import {
   AmountSchema,
   errorResponses,
   IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
   jsonBody,
   jsonResponse,
   PARTNER_AUTH_ERRORS,
   Points,
 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planBurn } from "../ledger/commands/burn";
 import { MemberRefSchema, RequestContextSchema } from "../members/schemas";
 import { TransactionWithBalance } from "./transaction-schemas";
@@ -27,17 +29,29 @@ export const BurnBody = z
     message: "give either points or amount, not both",
     path: ["points"],
   })
-  .openapi("BurnRequest");
+  // The refine, in JSON Schema: exactly one of points and amount (neither both nor none).
+  .openapi("BurnRequest", {
+    not: {
+      anyOf: [{ required: ["points", "amount"] }, { not: { anyOf: [{ required: ["points"] }, { required: ["amount"] }] } }],
+    },
+    example: {
+      member_ref: "c-1001",
+      points: 500,
+      capture: false,
+      order_ref: "A-1002",
+      context: { ip: "203.0.113.7", device_id: "demo-phone-1" },
+    },
+  });
 
 export const burnRoutes: RouteModule = (r) => {
   r.openapi(
     createRoute({
       method: "post",
       path: "/burns",
-      tags: ["Earn and burn"],
+      tags: tag("partnerEarnBurn"),
       summary: "Redeem points (posted at once, or held for a later capture)",
       security: [{ CoalitionSignature: [] }],
-      request: { body: jsonBody(BurnBody) },
+      request: { body: jsonBody(BurnBody), headers: IdempotencyKeyHeader },
       responses: {
         201: jsonResponse("The burn transaction and the member's balance", TransactionWithBalance),
         ...errorResponses(

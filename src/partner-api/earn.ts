@@ -6,12 +6,14 @@ import {
   AmountSchema,
   errorResponses,
   IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
   jsonBody,
   jsonResponse,
   PARTNER_AUTH_ERRORS,
   Points,
   Rfc3339,
 } from "../http/schemas";
+import { tag } from "../http/tags";
 import { planEarn } from "../ledger/commands/earn";
 import { MemberRefSchema, RequestContextSchema } from "../members/schemas";
 import { TransactionWithBalance } from "./transaction-schemas";
@@ -29,17 +31,28 @@ export const EarnBody = z
     message: "give either amount or points, not both",
     path: ["amount"],
   })
-  .openapi("EarnRequest");
+  // The refine, in JSON Schema: exactly one of amount and points (neither both nor none).
+  .openapi("EarnRequest", {
+    not: {
+      anyOf: [{ required: ["amount", "points"] }, { not: { anyOf: [{ required: ["amount"] }, { required: ["points"] }] } }],
+    },
+    example: {
+      member_ref: "c-1001",
+      amount: { value: "58.00", unit: "CNY" },
+      order_ref: "A-1001",
+      context: { ip: "203.0.113.7", device_id: "demo-phone-1" },
+    },
+  });
 
 export const earnRoutes: RouteModule = (r) => {
   r.openapi(
     createRoute({
       method: "post",
       path: "/earn",
-      tags: ["Earn and burn"],
+      tags: tag("partnerEarnBurn"),
       summary: "Award points for a purchase (by amount at the earn rate, or by points)",
       security: [{ CoalitionSignature: [] }],
-      request: { body: jsonBody(EarnBody) },
+      request: { body: jsonBody(EarnBody), headers: IdempotencyKeyHeader },
       responses: {
         201: jsonResponse("The earn transaction and the member's balance", TransactionWithBalance),
         ...errorResponses(

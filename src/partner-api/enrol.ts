@@ -3,6 +3,7 @@ import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { runWrite } from "../http/runner";
 import { errorResponses, jsonBody, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { MemberRefParams, RequestContextSchema } from "../members/schemas";
 import { normalizeLinkCode } from "../members/store";
 import { planEnrolment } from "../risk/enrol";
@@ -12,7 +13,7 @@ const EnrolBody = z
     link_code: z.string().min(1).max(64).optional().openapi({ description: "A link code issued by another partner" }),
     context: RequestContextSchema,
   })
-  .openapi("Enrolment");
+  .openapi("Enrolment", { example: { context: { ip: "203.0.113.7", device_id: "demo-phone-1" } } });
 
 export const MemberSchema = z
   .object({
@@ -31,7 +32,7 @@ export const enrolRoutes: RouteModule = (r) => {
     createRoute({
       method: "put",
       path: "/members/{member_ref}",
-      tags: ["Partner: members"],
+      tags: tag("partnerMembers"),
       summary:
         "Enrol a new coalition member under this member_ref, or link it to an existing member with a link code (idempotent by member_ref)",
       security: [{ CoalitionSignature: [] }],

@@ -1,21 +1,31 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonBody, jsonResponse, PARTNER_AUTH_ERRORS, Points } from "../http/schemas";
+import {
+  errorResponses,
+  IDEMPOTENCY_ERRORS,
+  IdempotencyKeyHeader,
+  jsonBody,
+  jsonResponse,
+  PARTNER_AUTH_ERRORS,
+  Points,
+} from "../http/schemas";
+import { tag } from "../http/tags";
 import { planCapture, planVoid } from "../ledger/commands/holds";
 import { TransactionIdParams, TransactionWithBalance } from "./transaction-schemas";
 
-const CaptureBody = z.strictObject({ points: Points.optional() }).openapi("CaptureRequest");
-const VoidBody = z.strictObject({}).openapi("VoidRequest");
+const CaptureBody = z.strictObject({ points: Points.optional() }).openapi("CaptureRequest", { example: { points: 300 } });
+const VoidBody = z.strictObject({}).openapi("VoidRequest", { example: {} });
 
 const holdRoute = (action: "capture" | "void") =>
   createRoute({
     method: "post",
     path: `/burns/{id}/${action}`,
-    tags: ["Earn and burn"],
+    tags: tag("partnerEarnBurn"),
     summary: action === "capture" ? "Capture a hold (all of it, or part; the rest is released)" : "Void a hold",
     security: [{ CoalitionSignature: [] }],
     request: {
+      headers: IdempotencyKeyHeader,
       params: TransactionIdParams,
       // Capture and void may be sent without a body (then nothing is validated and nothing is given).
       body: { ...jsonBody(action === "capture" ? CaptureBody : VoidBody), required: false },

@@ -3,7 +3,8 @@ import { timeText } from "../db/sql";
 import { raw, sql } from "../db/sql-template";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { errorResponses, IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { memberGuard } from "../ledger/commands/common";
 import { memberOfRef } from "../ledger/member";
 import { MemberRefParams } from "../members/schemas";
@@ -19,12 +20,16 @@ export const linkCodeRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/members/{member_ref}/link-codes",
-      tags: ["Partner: members"],
+      tags: tag("partnerMembers"),
       summary: "Issue a single-use link code (valid 10 minutes) that the member gives to another partner",
       security: [{ CoalitionSignature: [] }],
       request: {
+        headers: IdempotencyKeyHeader,
         params: MemberRefParams,
-        body: { required: false, content: { "application/json": { schema: z.strictObject({}).openapi("LinkCodeRequest") } } },
+        body: {
+          required: false,
+          content: { "application/json": { schema: z.strictObject({}).openapi("LinkCodeRequest", { example: {} }) } },
+        },
       },
       responses: {
         201: jsonResponse("The code", LinkCodeSchema),

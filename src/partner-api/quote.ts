@@ -3,6 +3,7 @@ import { rateCardAt } from "../catalogue/catalogue";
 import type { RouteModule } from "../http/app";
 import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { quote } from "../rates/quote";
 import { QuoteQuery, QuoteSchema } from "../rates/schemas";
 
@@ -12,7 +13,7 @@ export const quoteRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/quote",
-      tags: ["Partner: earn and burn"],
+      tags: tag("partnerEarnBurn"),
       summary: "What an amount earns at this partner now, and how many points that amount of discount costs",
       security: [{ CoalitionSignature: [] }],
       request: { query: QuoteQuery },

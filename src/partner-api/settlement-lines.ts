@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { badCursor, decodeCursor, page } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { LineSchema, SettlementParams, settlementNotFound } from "../settlement/schemas";
 import { getPeriod, getStatementText, lineJson, listLines } from "../settlement/store";
 
@@ -11,7 +12,7 @@ export const settlementLineRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/settlements/{id}/lines",
-      tags: ["Settlement"],
+      tags: tag("partnerSettlement"),
       summary: "Every entry the statement counts, with exact amounts, newest first",
       description:
         "One line per settled record (a lot issued, a consumption record, a reversal, a take-back, a debt repayment). " +

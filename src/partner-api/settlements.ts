@@ -3,6 +3,7 @@ import type { RouteModule } from "../http/app";
 import { decodeCursor, page } from "../http/pagination";
 import { rawJson, rawJsonList } from "../http/raw-json";
 import { errorResponses, jsonResponse, ListQuery, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { SettlementParams, StatementSchema, settlementNotFound } from "../settlement/schemas";
 import { getStatementText, listStatementTexts } from "../settlement/store";
 
@@ -12,7 +13,7 @@ export const settlementRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/settlements",
-      tags: ["Settlement"],
+      tags: tag("partnerSettlement"),
       summary: "The calling partner's statements, one per closed period it took part in, newest first",
       security: [{ CoalitionSignature: [] }],
       request: { query: ListQuery },
@@ -37,7 +38,7 @@ export const settlementRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/settlements/{id}",
-      tags: ["Settlement"],
+      tags: tag("partnerSettlement"),
       summary: "The calling partner's signed statement of one period (the body is the statement)",
       security: [{ CoalitionSignature: [] }],
       request: { params: SettlementParams },

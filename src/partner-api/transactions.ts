@@ -5,6 +5,7 @@ import { ApiError } from "../http/errors";
 import { rawJson } from "../http/raw-json";
 import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { transactionObject } from "../ledger/render";
 import { TransactionIdParams, TransactionSchema } from "./transaction-schemas";
 
@@ -14,7 +15,7 @@ export const transactionRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/transactions/{id}",
-      tags: ["Earn and burn"],
+      tags: tag("partnerEarnBurn"),
       summary: "One transaction of the calling partner",
       security: [{ CoalitionSignature: [] }],
       request: { params: TransactionIdParams },

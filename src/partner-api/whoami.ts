@@ -3,6 +3,7 @@ import { sql } from "../db/sql-template";
 import type { RouteModule } from "../http/app";
 import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 
 /** `GET /v1/partner`: who the signature says the caller is (a cheap signed call to try first). */
 export const whoamiRoutes: RouteModule = (r) => {
@@ -10,7 +11,7 @@ export const whoamiRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/partner",
-      tags: ["Partner"],
+      tags: tag("partnerSigned"),
       summary: "The calling partner, as its signature identifies it",
       security: [{ CoalitionSignature: [] }],
       responses: {

@@ -75,7 +75,23 @@ export const CreateRateCard = z
     noDuplicateUnits(body.earn, "earn", ctx);
     noDuplicateUnits(body.burn, "burn", ctx);
   })
-  .openapi("RateCardInput");
+  .openapi("RateCardInput", {
+    example: {
+      earn: [{ unit: "CNY", points_per_unit: "1" }],
+      burn: [{ unit: "CNY", value_per_point: "0.01" }],
+      issue_price: "0.010",
+      redeem_price: "0.008",
+      campaigns: [
+        {
+          name: "Double Saturdays",
+          multiplier: "2",
+          from: "2027-01-01T00:00:00Z",
+          to: "2027-02-01T00:00:00Z",
+          days_of_week: [6],
+        },
+      ],
+    },
+  });
 
 export const RateCardSchema = z
   .object({

@@ -169,7 +169,14 @@ export const RiskRuleSetSchema = z
       ids.add(rule.id);
     });
   })
-  .openapi("RiskRuleSet");
+  .openapi("RiskRuleSet", {
+    example: {
+      rules: [
+        { id: "member-burn-hourly", action: "deny", applies_to: "burn", subject: "member", window_seconds: 3600, max_count: 10 },
+        { id: "earn-single-max", action: "deny", applies_to: "earn", subject: "transaction", max_points: 50000 },
+      ],
+    },
+  });
 
 // ---- The compiled form a request evaluates ----
 

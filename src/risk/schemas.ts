@@ -45,7 +45,9 @@ export const ReviewSchema = z
   })
   .openapi("Review");
 
-export const DecisionBody = z.strictObject({ decision: z.enum(["approve", "reject"]) }).openapi("ReviewDecision");
+export const DecisionBody = z
+  .strictObject({ decision: z.enum(["approve", "reject"]) })
+  .openapi("ReviewDecision", { example: { decision: "approve" } });
 
 export const TransactionIdParams = z.object({
   transaction_id: z

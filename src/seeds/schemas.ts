@@ -20,6 +20,6 @@ export const RecordSeed = z
       .optional()
       .openapi({ description: "What the seed did, as the seed reports it (kept as given)" }),
   })
-  .openapi("SeedRecord");
+  .openapi("SeedRecord", { example: { detail: { partners: 4 } } });
 
 export const SeedResponse = z.object({ seed: SeedSchema });

@@ -1,0 +1,70 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
+import type { AppEnv } from "./context";
+import { DOCS_FILES } from "./docs-files";
+import { ApiError } from "./errors";
+
+/**
+ * `/docs`: Swagger UI over /openapi.json, every file from our own origin (the bundle and its
+ * stylesheet are Workers static assets copied from swagger-ui-dist at build; the page and its
+ * start script are here). The Content-Security-Policy lets the browser load nothing from another
+ * host, so a page that still tried would break visibly instead of phoning out.
+ */
+export const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Coalition points exchange · API reference</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+<link rel="icon" type="image/png" href="/docs/favicon-16x16.png" sizes="16x16">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+`;
+
+// validatorUrl null: Swagger UI would otherwise load a badge from validator.swagger.io.
+const INIT = `window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: "BaseLayout",
+});
+`;
+
+const DocsFile = z.enum(DOCS_FILES);
+
+export function docsRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.get("/docs", (c) => {
+    c.header("Content-Security-Policy", DOCS_CSP);
+    return c.html(PAGE);
+  });
+  app.get("/docs/init.js", (c) => {
+    c.header("Content-Type", "text/javascript; charset=UTF-8");
+    return c.body(INIT);
+  });
+  // The assets of wrangler.toml's [assets] (run_worker_first: the worker answers /docs/*, so
+  // tests and deployments serve them the same way); only the files named, anything else is a 404.
+  app.get("/docs/:file", async (c) => {
+    const file = DocsFile.safeParse(c.req.param("file"));
+    const assets = c.env?.ASSETS;
+    if (file.success && assets) {
+      const url = new URL(c.req.url);
+      url.pathname = `/docs/${file.data}`;
+      const response = await assets.fetch(new Request(url, { headers: c.req.raw.headers }));
+      if (response.ok || response.status === 304) return response;
+    }
+    const error = new ApiError("not_found", `no route for GET ${new URL(c.req.url).pathname}`);
+    return c.json(error.body(c.get("requestId")), 404);
+  });
+}
