@@ -5,8 +5,8 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium } from "playwright-core";
-import { partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
 import { PartnerClient } from "../packages/partner-sdk/src/index";
+import { partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
 import { Exchange, freePort, HOST, killTree, scratchDir, survivors } from "./support";
 
 /**
@@ -71,8 +71,7 @@ describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false :
     const port = await freePort();
     const patched = await x.operator("PATCH", `/partners/${partner.id}`, { allowed_origins: [`http://${HOST}:${port}`] });
     assert.equal(patched.status, 200, JSON.stringify(patched.json));
-    const session = await client.post<{ token: string }>(`/v1/members/${memberRef}/sessions`, {});
-    assert.ok(session.ok, session.text);
+    const session = { data: await client.createMemberSession(memberRef) };
     const allowedOrigin = await partnerPage(port, session.data.token, x.baseUrl);
 
     browser = await chromium.launch({

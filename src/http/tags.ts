@@ -5,6 +5,8 @@
  * Each route names its tag from here; the document lists them, in this order, with these words.
  */
 const PARTNER_AUTH = "Signed requests: a `Coalition-Signature` header (CoalitionSignature), partner-api.md §2.";
+const MEMBER_AUTH =
+  "A member session: `Authorization: Bearer mst_…` (MemberSession) from POST /v1/members/{member_ref}/sessions, read-only, one member, at most 15 minutes; CORS per partner (docs/member-sessions.md).";
 const OPERATOR_AUTH =
   "Bearer operator tokens: `Authorization: Bearer <JWT>` (OperatorToken), scope `read` for GETs, `admin` for everything.";
 
@@ -24,6 +26,10 @@ export const TAGS = {
   partnerSettlement: {
     name: "Partner · Settlement",
     description: `The partner's statements and their lines (partner-api.md §7). ${PARTNER_AUTH} The JWK set that verifies statements is public (no authentication).`,
+  },
+  member: {
+    name: "Member · Balance and activity",
+    description: `What a member's browser reads with a session its partner asked for (docs/member-sessions.md, an addition to partner-api.md). ${MEMBER_AUTH}`,
   },
   operatorPartners: {
     name: "Operator · Partners and keys",
@@ -66,6 +72,7 @@ export const DOC_TAGS = Object.values(TAGS).map((t) => ({ name: t.name, descript
 export const DOC_DESCRIPTION = [
   "The coalition points exchange: the partner API under `/v1/` and the operator API under `/admin/v1/`.",
   `Partner API (tags "Partner · …"): ${PARTNER_AUTH} A key is registered per partner by the operator; with \`npm start\`, \`.dev/local.json\` holds the demo partners' keys.`,
+  `Member API (tag "Member · …", under \`/v1/me\`): ${MEMBER_AUTH}`,
   `Operator API (tags "Operator · …"): ${OPERATOR_AUTH}`,
   "Public, no authentication: `/.well-known/jwks.json` (the keys that verify settlement statements), `/health`, this document and `/docs`.",
   "Examples name the demo coalition `npm start` seeds (partner brew-coffee, member c-1001).",

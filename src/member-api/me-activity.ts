@@ -3,6 +3,7 @@ import type { RouteModule } from "../http/app";
 import { badCursor, decodeCursor, page } from "../http/pagination";
 import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse, ListQuery, listOf } from "../http/schemas";
+import { tag } from "../http/tags";
 import { sessionMember, sessionPartner, sessionRow } from "../members/sessions";
 import { type ActivityRow, memberActivityQuery } from "../members/store";
 import { ActivityEntry } from "../partner-api/activity";
@@ -17,7 +18,7 @@ export const meActivityRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/activity",
-      tags: ["Member"],
+      tags: tag("member"),
       summary: "The member's activity across partners (a member session's bearer token)",
       security: [{ MemberSession: [] }],
       request: { query: ListQuery },

@@ -7,6 +7,7 @@ import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse } from "../http/schemas";
+import { tag } from "../http/tags";
 import { pointsWorth, pointValue } from "../ledger/commands/common";
 import { balanceJson } from "../ledger/render";
 import { sessionMember, sessionRow } from "../members/sessions";
@@ -35,7 +36,7 @@ export const meRoutes: RouteModule = (r) => {
     createRoute({
       method: "get",
       path: "/",
-      tags: ["Member"],
+      tags: tag("member"),
       summary: "The member's unified balance (a member session's bearer token)",
       security: [{ MemberSession: [] }],
       responses: {

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
 import { errorResponses, IDEMPOTENCY_ERRORS, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
 import { memberGuard } from "../ledger/commands/common";
 import { memberOfRef } from "../ledger/member";
 import { MemberRefParams } from "../members/schemas";
@@ -29,7 +30,7 @@ export const memberSessionRoutes: RouteModule = (r) => {
     createRoute({
       method: "post",
       path: "/members/{member_ref}/sessions",
-      tags: ["Partner: members"],
+      tags: tag("partnerMembers"),
       summary: "A read-only session for one member (at most 15 minutes), for GET /v1/me from the member's browser",
       security: [{ CoalitionSignature: [] }],
       request: {

@@ -40,8 +40,12 @@ describe("tags of /openapi.json", () => {
     const firstOperator = names.findIndex((n) => n.startsWith("Operator · "));
     expect(lastPartner).toBeLessThan(firstOperator);
     for (const t of d.tags ?? []) {
-      expect(t.name).toMatch(/^(Partner|Operator) · /);
-      const auth = t.name.startsWith("Partner") ? "Coalition-Signature" : "Authorization: Bearer";
+      expect(t.name).toMatch(/^(Partner|Member|Operator) · /);
+      const auth = t.name.startsWith("Partner")
+        ? "Coalition-Signature"
+        : t.name.startsWith("Member")
+          ? "Authorization: Bearer mst_"
+          : "Authorization: Bearer";
       expect(t.description, t.name).toContain(auth);
     }
   });
@@ -61,6 +65,9 @@ describe("tags of /openapi.json", () => {
         if (path.startsWith("/admin/v1/")) {
           expect(tag, name).toMatch(/^Operator · /);
           expect(schemes, name).toEqual(["OperatorToken"]);
+        } else if (path === "/v1/me" || path.startsWith("/v1/me/")) {
+          expect(tag, name).toMatch(/^Member · /);
+          expect(schemes, name).toEqual(["MemberSession"]);
         } else if (path.startsWith("/v1/")) {
           expect(tag, name).toMatch(/^Partner · /);
           expect(schemes, name).toEqual(["CoalitionSignature"]);
@@ -76,6 +83,7 @@ describe("tags of /openapi.json", () => {
   it("says in info which auth each API uses", async () => {
     const description = (await doc()).info.description ?? "";
     expect(description).toMatch(/Partner API[^\n]*Coalition-Signature/);
+    expect(description).toMatch(/Member API[^\n]*Authorization: Bearer mst_/);
     expect(description).toMatch(/Operator API[^\n]*Authorization: Bearer/);
   });
 });

@@ -29,6 +29,10 @@ describe("partner SDK: typed methods", () => {
     const linked = await b.enrol(newRef("b"), { link_code: code.link_code, context: CONTEXT });
     expect(linked.member.id).toBe(first.member.id);
 
+    const session = await a.createMemberSession(ref, { ttl_seconds: 120 });
+    expect(session.token).toMatch(/^mst_/);
+    expect(Date.parse(session.expires_at)).toBeLessThanOrEqual(Date.now() + 120_000);
+
     const quote = await a.quote({ unit: "CNY", value: "58.00" });
     expect(quote.quote.earn?.points).toBe(58);
     const earned = await a.earn({ member_ref: ref, amount: { value: "58.00", unit: "CNY" }, context: CONTEXT });

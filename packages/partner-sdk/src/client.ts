@@ -10,6 +10,7 @@ import type {
   LinkCode,
   ListOptions,
   Member,
+  MemberSession,
   Page,
   Quote,
   ReversalInput,
@@ -80,6 +81,18 @@ export class PartnerClient {
   /** `POST /v1/members/{ref}/link-codes`: a single-use code for the member to give the next partner. */
   createLinkCode(memberRef: string, options: WriteOptions = {}): Promise<LinkCode> {
     return this.call("POST", `/v1/members/${seg(memberRef)}/link-codes`, {}, options);
+  }
+
+  /**
+   * `POST /v1/members/{ref}/sessions` (docs/member-sessions.md): a read-only token for the member's
+   * browser (GET /v1/me, the `<coalition-balance>` widget), valid `ttl_seconds` (at most 900).
+   */
+  createMemberSession(
+    memberRef: string,
+    input: { ttl_seconds?: number } = {},
+    options: WriteOptions = {},
+  ): Promise<MemberSession> {
+    return this.call("POST", `/v1/members/${seg(memberRef)}/sessions`, input, options);
   }
 
   balance(memberRef: string): Promise<Balance> {

@@ -107,6 +107,12 @@ export interface Quote {
   };
 }
 
+/** A member session: hand `token` to the member's browser only. */
+export interface MemberSession {
+  token: string;
+  expires_at: string;
+}
+
 export interface LinkCode {
   link_code: string;
   expires_at: string;
