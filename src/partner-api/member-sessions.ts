@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { runKeyedWrite } from "../http/runner";
-import { errorResponses, IDEMPOTENCY_ERRORS, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
+import { errorResponses, IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
 import { memberGuard } from "../ledger/commands/common";
 import { memberOfRef } from "../ledger/member";
@@ -12,7 +12,7 @@ const SessionRequest = z
   .strictObject({
     ttl_seconds: z.number().int().min(60).max(SESSION_TTL_MAX_SECONDS).optional().openapi({ example: 900 }),
   })
-  .openapi("MemberSessionRequest");
+  .openapi("MemberSessionRequest", { example: { ttl_seconds: 900 } });
 
 const SessionSchema = z
   .object({
@@ -35,6 +35,7 @@ export const memberSessionRoutes: RouteModule = (r) => {
       security: [{ CoalitionSignature: [] }],
       request: {
         params: MemberRefParams,
+        headers: IdempotencyKeyHeader,
         body: { required: false, content: { "application/json": { schema: SessionRequest } } },
       },
       responses: {
