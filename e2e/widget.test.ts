@@ -40,6 +40,21 @@ async function partnerPage(port: number, token: string, exchangeUrl: string): Pr
   return `http://${HOST}:${port}`;
 }
 
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
 before(async () => {
   devDir = await scratchDir();
   x = Exchange.start(devDir, await freePort());
@@ -74,18 +89,7 @@ describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false :
     const session = { data: await client.createMemberSession(memberRef) };
     const allowedOrigin = await partnerPage(port, session.data.token, x.baseUrl);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser ??= await launch();
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on("request", (r) => requests.push(r.url()));
@@ -116,5 +120,27 @@ describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false :
     await page.goto(otherOrigin);
     await page.locator("coalition-balance [role='alert']").waitFor({ timeout: 15_000 });
     assert.equal(await page.locator("coalition-balance .available").count(), 0);
+  });
+
+  it("/docs loads only from the exchange, and in a local run signs try-it partner requests", async () => {
+    browser ??= await launch();
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(`${x.baseUrl}/docs?partner=sky-air`);
+    await page.locator("#try-it-note").waitFor({ timeout: 15_000 });
+    await page.locator(".swagger-ui .opblock").first().waitFor({ timeout: 15_000 });
+    // What Swagger UI's "Execute" does: the page's request interceptor, then the request.
+    const answer = await page.evaluate(async () => {
+      const ui = (globalThis as unknown as { ui: { getConfigs(): { requestInterceptor(r: unknown): Promise<unknown> } } }).ui;
+      const req = (await ui.getConfigs().requestInterceptor({ url: "/v1/partner", method: "GET", headers: {} })) as {
+        headers: Record<string, string>;
+      };
+      const res = await fetch("/v1/partner", { headers: req.headers });
+      return { status: res.status, body: (await res.json()) as { partner: { id: string } } };
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.partner.id, "sky-air");
+    for (const url of requests) assert.equal(new URL(url).origin, x.baseUrl, `loaded from another host: ${url}`);
   });
 });

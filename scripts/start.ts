@@ -95,10 +95,14 @@ async function prepareKeys(): Promise<DevKeys> {
     {
       OPERATOR_JWKS: JSON.stringify({ keys: [keys.operator.public_jwk] }),
       STATEMENT_SIGNING_JWK: JSON.stringify(keys.statement.private_jwk),
+      // /docs "try it" signs as the demo partners (local only: src/http/docs-try-it.ts).
+      DOCS_TRY_IT_KEYS: JSON.stringify(
+        Object.entries(keys.partners).map(([partnerId, k]) => ({ partnerId, kid: k.kid, alg: k.alg, privateJwk: k.private_jwk })),
+      ),
     },
     `# Written by \`npm start\` from ${shown(KEYS_FILE)} (local keys only; never use them elsewhere).`,
   );
-  log(`${shown(DEV_VARS_FILE)}: ${changed ? "written" : "up to date"} (OPERATOR_JWKS, STATEMENT_SIGNING_JWK)`);
+  log(`${shown(DEV_VARS_FILE)}: ${changed ? "written" : "up to date"} (OPERATOR_JWKS, STATEMENT_SIGNING_JWK, DOCS_TRY_IT_KEYS)`);
   return keys;
 }
 

@@ -9,4 +9,6 @@ export interface Env {
   OPERATOR_JWKS: string;
   /** JSON private JWK (with `kid` and `alg`) that signs settlement reports. Never an operator key. */
   STATEMENT_SIGNING_JWK: string;
+  /** Local runs only (`npm start` writes it into .dev.vars): the demo partners' keys for /docs "try it" (src/http/docs-try-it.ts). */
+  DOCS_TRY_IT_KEYS?: string;
 }

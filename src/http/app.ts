@@ -5,6 +5,7 @@ import { operatorToken } from "../auth/operator-token";
 import { partnerSignature } from "../auth/partner-signature";
 import type { AppEnv } from "./context";
 import { docsRoutes } from "./docs";
+import { docsTryItRoutes } from "./docs-try-it";
 import { ApiError } from "./errors";
 import { requestContext } from "./request-context";
 import { DOC_DESCRIPTION, DOC_TAGS } from "./tags";
@@ -74,6 +75,7 @@ export function createApp(routes: AppRoutes): OpenAPIHono<AppEnv> {
     info: { title: "Coalition points exchange", version: "1", description: DOC_DESCRIPTION },
     tags: DOC_TAGS,
   });
+  docsTryItRoutes(app); // before /docs/:file
   docsRoutes(app);
 
   app.notFound((c) => {

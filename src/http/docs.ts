@@ -31,15 +31,53 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-// validatorUrl null: Swagger UI would otherwise load a badge from validator.swagger.io.
-const INIT = `window.ui = SwaggerUIBundle({
-  url: "/openapi.json",
-  dom_id: "#swagger-ui",
-  deepLinking: true,
-  validatorUrl: null,
-  presets: [SwaggerUIBundle.presets.apis],
-  layout: "BaseLayout",
-});
+// validatorUrl null: Swagger UI would otherwise load a badge from validator.swagger.io. In a
+// local run (/docs/try-it answers), "try it" requests under /v1/ are signed as a demo partner
+// (?partner=<id> picks which) by the worker's local signer (src/http/docs-try-it.ts).
+const INIT = `(async () => {
+  let partner = null;
+  try {
+    const res = await fetch("/docs/try-it");
+    if (res.ok) {
+      const { partners } = await res.json();
+      const asked = new URLSearchParams(location.search).get("partner");
+      partner = partners.includes(asked) ? asked : partners[0] || null;
+    }
+  } catch (e) {}
+  const partnerRequest = (url) =>
+    url.origin === location.origin && url.pathname.startsWith("/v1/") && url.pathname !== "/v1/me" && !url.pathname.startsWith("/v1/me/");
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    validatorUrl: null,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
+    requestInterceptor: async (req) => {
+      const url = new URL(req.url, location.href);
+      if (!partner || !partnerRequest(url)) return req;
+      const method = (req.method || "GET").toUpperCase();
+      const body = req.body == null ? "" : typeof req.body === "string" ? req.body : JSON.stringify(req.body);
+      const idempotencyKey = method === "POST" ? req.headers["Idempotency-Key"] || "docs-" + crypto.randomUUID() : undefined;
+      const res = await fetch("/docs/try-it/sign", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ partner, method, target: url.pathname + url.search, body: body || undefined, idempotency_key: idempotencyKey }),
+      });
+      if (!res.ok) return req;
+      Object.assign(req.headers, (await res.json()).headers);
+      if (body) req.body = body;
+      return req;
+    },
+  });
+  if (partner) {
+    const note = document.createElement("p");
+    note.id = "try-it-note";
+    note.style.cssText = "font-family:sans-serif;margin:8px 20px;padding:8px;background:#fff8e1;border:1px solid #f0c36d";
+    note.textContent = "Local run: \u201cTry it out\u201d signs partner requests as " + partner + " (?partner=<id> picks another demo partner).";
+    document.body.prepend(note);
+  }
+})();
 `;
 
 const DocsFile = z.enum(DOCS_FILES);
