@@ -17,7 +17,16 @@ describe("npm test and a developer's .dev.vars", () => {
   it("the tests neither see nor announce .dev.vars", { timeout: 120_000 }, async () => {
     const copy = await mkdtemp(join(tmpdir(), "coalition-vitest-"));
     try {
-      for (const entry of ["package.json", "tsconfig.json", "vitest.config.ts", "wrangler.toml", "migrations", "src"]) {
+      // The worker imports the partner SDK's signing (the docs' local try-it signer).
+      for (const entry of [
+        "package.json",
+        "tsconfig.json",
+        "vitest.config.ts",
+        "wrangler.toml",
+        "migrations",
+        "src",
+        "packages/partner-sdk/src",
+      ]) {
         await cp(join(ROOT, entry), join(copy, entry), { recursive: true });
       }
       // vitest.config.ts writes the docs' assets (wrangler.toml's [assets]) with this script.
