@@ -7,7 +7,7 @@ import { tag } from "../http/tags";
 import { sessionMember, sessionPartner, sessionRow } from "../members/sessions";
 import { type ActivityRow, memberActivityQuery } from "../members/store";
 import { ActivityEntry } from "../partner-api/activity";
-import { sessionOf } from "./me";
+import { sessionOf } from "./session";
 
 /**
  * `GET /v1/me/activity` (docs/member-sessions.md): the member's transactions at every partner,

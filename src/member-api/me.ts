@@ -1,10 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { rateCardAt } from "../catalogue/catalogue";
 import { sql } from "../db/sql-template";
 import type { RouteModule } from "../http/app";
-import type { AppEnv } from "../http/context";
-import { ApiError } from "../http/errors";
 import { runRead } from "../http/runner";
 import { errorResponses, jsonResponse } from "../http/schemas";
 import { tag } from "../http/tags";
@@ -12,20 +9,7 @@ import { pointsWorth, pointValue } from "../ledger/commands/common";
 import { balanceJson } from "../ledger/render";
 import { sessionMember, sessionRow } from "../members/sessions";
 import { BalanceSchema } from "../partner-api/transaction-schemas";
-
-export interface SessionRow {
-  partner_id: string;
-  member_id: string;
-  allowed_origins: string;
-}
-
-/** The session of the request's batch, or `401 session_invalid`; records its partner's origins for CORS. */
-export function sessionOf(c: Context<AppEnv>, row: unknown): SessionRow {
-  const session = row as SessionRow | undefined;
-  if (!session) throw new ApiError("session_invalid", "the member session is unknown, expired or ended");
-  c.set("memberOrigins", JSON.parse(session.allowed_origins) as string[]);
-  return session;
-}
+import { sessionOf } from "./session";
 
 /**
  * `GET /v1/me` (docs/member-sessions.md): the session's member's unified balance, the §4 balance

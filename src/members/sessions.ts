@@ -37,24 +37,25 @@ export function sessionAnswer(token: string, expiresAt: number): Sql {
   return sql`json_object('token', ${token}, 'expires_at', ${timeText(sql`${expiresAt}`)})`;
 }
 
-/**
- * SQL: the session of token hash `hash` in force at `now`, of an active partner, with that
- * partner's allowed origins; no row when the token is unknown, expired or its partner suspended.
- */
-export function sessionRow(hash: string, now: number): Sql {
-  return sql`SELECT s.partner_id, s.member_id, p.allowed_origins FROM member_sessions s JOIN partners p ON p.id = s.partner_id
+/** SQL: FROM and WHERE of the session of token hash `hash` in force at `now`, of an active partner. */
+function inForce(hash: string, now: number): Sql {
+  return sql`FROM member_sessions s JOIN partners p ON p.id = s.partner_id
      WHERE s.token_hash = ${hash} AND s.expires_at > ${now} AND p.status = 'active'`;
+}
+
+/** SQL: the session's row with its partner's allowed origins; none when the token is unknown, expired or its partner suspended. */
+export function sessionRow(hash: string, now: number): Sql {
+  return sql`SELECT s.partner_id, s.member_id, p.allowed_origins ${inForce(hash, now)}`;
 }
 
 /** SQL: the member of the session (NULL when there is none in force). */
 export function sessionMember(hash: string, now: number): Sql {
-  return sql`(SELECT s.member_id FROM member_sessions s JOIN partners p ON p.id = s.partner_id
-     WHERE s.token_hash = ${hash} AND s.expires_at > ${now} AND p.status = 'active')`;
+  return sql`(SELECT s.member_id ${inForce(hash, now)})`;
 }
 
 /** SQL: the partner of the session (for the §4 privacy rule on activity). */
 export function sessionPartner(hash: string, now: number): Sql {
-  return sql`(SELECT partner_id FROM member_sessions WHERE token_hash = ${hash} AND expires_at > ${now})`;
+  return sql`(SELECT s.partner_id ${inForce(hash, now)})`;
 }
 
 /** SQL condition: some partner allows `origin` (a preflight carries no token to tell which). */
