@@ -5,7 +5,7 @@ import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
-import { closedThrough, readConfig, scheduleChange } from "../settlement/periods";
+import { closedThrough, nextBoundary, readConfig, scheduleChange } from "../settlement/periods";
 
 const ConfigBody = z
   .strictObject({
@@ -28,6 +28,8 @@ async function configJson(db: D1Database) {
     utc_offset_minutes: config.utcOffsetMinutes,
     grace_seconds: config.graceSeconds,
     closed_through: toRfc3339(closed),
+    // Additive: the period open now and its scheduled end (before grace), so a console can say when it closes.
+    open_period: { start: toRfc3339(closed), end: toRfc3339(nextBoundary(closed, config)) },
   };
 }
 

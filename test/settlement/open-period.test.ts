@@ -35,6 +35,8 @@ describe("POST /admin/v1/settlements/close answers the open period", () => {
     const bare = await operator("POST", "/settlements/close");
     expect(bare.status, bare.text).toBe(200);
     expect(bare.body).toEqual({ data: [], open_period: { start, end } });
+    // GET /settlement-config names the same open period (the console shows when it closes).
+    expect((await operator("GET", "/settlement-config")).body.open_period).toEqual({ start, end });
   });
 
   it("after an off-cycle cut: the open period starts at the cut and keeps its scheduled end, also on a repeated close", async () => {
