@@ -7,6 +7,7 @@ import { meActivityRoutes } from "./member-api/me-activity";
 import { widgetRoutes } from "./member-api/widget";
 import { adjustmentRoutes } from "./operator/adjustments";
 import { auditRoutes } from "./operator/audit";
+import { operatorMemberRoutes } from "./operator/members";
 import { metricsRoutes } from "./operator/metrics";
 import { partnerCreateRoutes } from "./operator/partner-create";
 import { partnerFundingRoutes } from "./operator/partner-funding";
@@ -72,6 +73,7 @@ export const routes: AppRoutes = {
     rateCardCreateRoutes,
     rateCardRoutes,
     adjustmentRoutes,
+    operatorMemberRoutes,
     riskRuleRoutes,
     riskRuleReplaceRoutes,
     riskEventRoutes,
