@@ -17,6 +17,7 @@ export {
 export { paginate } from "./pagination.js";
 export { newJti, type PartnerCredentials, SIGNATURE_TYP, type SignInput, sha256Base64url, signRequest } from "./signing.js";
 export type * from "./types.js";
+export { type ReportVerifyResult, type SignedReport, verifyReportSignatures } from "./verify-report.js";
 export {
   fetchJwks,
   type Statement,

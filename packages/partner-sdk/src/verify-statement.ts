@@ -67,6 +67,35 @@ async function sha256Hex(text: string): Promise<string> {
   return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** A compact JWS checked with plain jose against the published keys; its payload must be `expected`. */
+export async function signatureProblems(
+  signature: string,
+  expected: Record<string, unknown>,
+  jwks: JSONWebKeySet,
+): Promise<string[]> {
+  const problems: string[] = [];
+  try {
+    const { payload, protectedHeader } = await compactVerify(signature, createLocalJWKSet(jwks), {
+      algorithms: ["EdDSA", "ES256"],
+    });
+    if (!protectedHeader.kid) problems.push("signature header has no kid");
+    const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    if (canonicalize(claims) !== canonicalize(expected)) {
+      problems.push(`signature payload ${JSON.stringify(claims)} does not match ${JSON.stringify(expected)}`);
+    }
+  } catch (e) {
+    problems.push(`signature does not verify: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return problems;
+}
+
+/** `digest` must be the SHA-256 of the RFC 8785 canonical JSON without `digest` and `signature`. */
+export async function digestProblems(signed: { digest: string; signature: string }, name: string): Promise<string[]> {
+  const { digest: _d, signature: _s, ...digested } = signed;
+  const digest = await sha256Hex(canonicalize(digested));
+  return digest === signed.digest ? [] : [`digest: recomputed ${digest}, ${name} says ${signed.digest}`];
+}
+
 const dec = parseDecimal;
 const sameValue = (a: Decimal, b: string) => {
   try {
@@ -86,24 +115,10 @@ export async function verifyStatementData(
   const partner = statement.partner_id;
 
   // 1. Signature (plain jose against the published keys) and its payload.
-  try {
-    const { payload, protectedHeader } = await compactVerify(statement.signature, createLocalJWKSet(jwks), {
-      algorithms: ["EdDSA", "ES256"],
-    });
-    if (!protectedHeader.kid) problems.push("signature header has no kid");
-    const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
-    const expected = { settlement_id: statement.settlement_id, partner_id: partner, digest: statement.digest };
-    if (canonicalize(claims) !== canonicalize(expected)) {
-      problems.push(`signature payload ${JSON.stringify(claims)} does not match ${JSON.stringify(expected)}`);
-    }
-  } catch (e) {
-    problems.push(`signature does not verify: ${e instanceof Error ? e.message : String(e)}`);
-  }
-
+  const expected = { settlement_id: statement.settlement_id, partner_id: partner, digest: statement.digest };
+  problems.push(...(await signatureProblems(statement.signature, expected, jwks)));
   // 2. Digest of the canonical JSON without digest and signature.
-  const { digest: _d, signature: _s, ...digested } = statement;
-  const digest = await sha256Hex(canonicalize(digested));
-  if (digest !== statement.digest) problems.push(`digest: recomputed ${digest}, statement says ${statement.digest}`);
+  problems.push(...(await digestProblems(statement, "statement")));
 
   // 3. Totals from the lines.
   const unit = statement.payable.unit;
