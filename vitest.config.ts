@@ -3,7 +3,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
 import { unstable_convertConfigBindingsToStartWorkerBindings, unstable_readConfig } from "wrangler";
-import { writeDocsAssets } from "./scripts/lib/docs-assets.ts";
+import { writeStaticAssets } from "./scripts/lib/static-assets.ts";
 
 /**
  * Tests run inside workerd against a local D1 with the real migrations (test/setup.ts applies
@@ -32,7 +32,7 @@ function workerFromWranglerToml() {
     if (binding.type === "d1") d1Databases[name] = binding.database_id ?? name;
     else if (binding.type === "plain_text" || binding.type === "json") vars[name] = binding.value;
     else if (binding.type === "assets" && config.assets?.directory) {
-      // The docs' files (wrangler.toml's [assets]; written by writeDocsAssets before the run).
+      // The docs' and console's files (wrangler.toml's [assets]; written by writeStaticAssets before the run).
       assets = {
         directory: path.resolve(import.meta.dirname, config.assets.directory),
         binding: name,
@@ -54,7 +54,7 @@ function workerFromWranglerToml() {
 }
 
 export default defineConfig(async () => {
-  await writeDocsAssets();
+  await writeStaticAssets();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const operator = await generateKeyPair("EdDSA", { extractable: true });
   const statement = await generateKeyPair("EdDSA", { extractable: true });

@@ -209,6 +209,8 @@ async function main(): Promise<void> {
   await writeLocalConfig(localConfig(keys, baseUrl, worker.settlementCurrency, summary.memberRefs));
   log(`wrote ${shown(LOCAL_FILE)}`);
   const next = driver.nextRun();
+  // A fresh token each start, printed once and stored nowhere: the fragment keeps it out of logs.
+  const consoleToken = await mintOperatorToken(keys.operator, { sub: "console", scope: "admin", ttlSeconds: 3600 });
   console.log(
     welcomeText({
       baseUrl,
@@ -216,6 +218,7 @@ async function main(): Promise<void> {
       warnings: summary.warnings,
       crons: worker.crons,
       ...(next ? { nextCronRun: utcSecond(next) } : {}),
+      consoleSignIn: `${baseUrl}/console#token=${consoleToken}`,
     }),
   );
 }

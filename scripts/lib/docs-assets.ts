@@ -1,9 +1,8 @@
 /**
  * The files `/docs` serves from our own origin (Workers static assets, `[assets]` of
  * wrangler.toml): Swagger UI's browser bundle and stylesheet, copied from the `swagger-ui-dist`
- * package into dist/assets/docs/ so no page of the docs loads anything from another host. Run
- * by wrangler's `[build]` command (every `wrangler dev` and `wrangler deploy`), by vitest.config.ts,
- * `npm start` and `npm run bench`; generated, never committed (dist/ is git-ignored).
+ * package into dist/assets/docs/ so no page of the docs loads anything from another host. Written
+ * with the console's by static-assets.ts; generated, never committed (dist/ is git-ignored).
  */
 import { copyFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -27,9 +26,4 @@ export async function writeDocsAssets(): Promise<string> {
   // The licence travels with the bundle (Apache-2.0).
   await writeFile(join(target, "LICENSE.swagger-ui.txt"), await readFile(join(dist, "LICENSE")));
   return target;
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const target = await writeDocsAssets();
-  console.log(`docs assets: ${DOCS_FILES.length} files of swagger-ui-dist in ${target}`);
 }

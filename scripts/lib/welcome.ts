@@ -8,6 +8,8 @@ export interface Welcome {
   warnings: number;
   crons: readonly string[];
   nextCronRun?: string;
+  /** The console's sign-in link: /console#token=<a short-lived operator token> (the fragment never reaches a server). */
+  consoleSignIn?: string;
 }
 
 /** What `npm start` prints once the exchange is up and seeded: where it runs and how to call it. */
@@ -17,6 +19,12 @@ export function welcomeText(w: Welcome): string {
     "",
     bold(`The coalition exchange is running at ${w.baseUrl}`),
     `  API reference: ${w.baseUrl}/docs   (OpenAPI document: ${w.baseUrl}/openapi.json)`,
+    ...(w.consoleSignIn
+      ? [
+          `  Operator console: ${w.baseUrl}/console, signed in (admin, for 1 hour; shown only here) with:`,
+          `    ${w.consoleSignIn}`,
+        ]
+      : []),
     `  Credentials:   ${shown(LOCAL_FILE)} (base URL, operator key, each demo partner's key)`,
     `  Demo partners: ${DEMO_PARTNERS.map((p) => p.id).join(", ")}`,
     w.crons.length > 0

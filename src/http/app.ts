@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { memberCors, memberSession } from "../auth/member-session";
 import { operatorToken } from "../auth/operator-token";
 import { partnerSignature } from "../auth/partner-signature";
+import { consoleRoutes } from "./console";
 import type { AppEnv } from "./context";
 import { docsRoutes } from "./docs";
 import { docsTryItRoutes } from "./docs-try-it";
@@ -77,6 +78,7 @@ export function createApp(routes: AppRoutes): OpenAPIHono<AppEnv> {
   });
   docsTryItRoutes(app); // before /docs/:file
   docsRoutes(app);
+  consoleRoutes(app);
 
   app.notFound((c) => {
     const error = new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);

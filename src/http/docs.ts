@@ -1,8 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { z } from "@hono/zod-openapi";
+import { assetRoutes } from "./assets";
 import type { AppEnv } from "./context";
 import { DOCS_FILES } from "./docs-files";
-import { ApiError } from "./errors";
 
 /**
  * `/docs`: Swagger UI over /openapi.json, every file from our own origin (the bundle and its
@@ -80,8 +79,6 @@ const INIT = `(async () => {
 })();
 `;
 
-const DocsFile = z.enum(DOCS_FILES);
-
 export function docsRoutes(app: OpenAPIHono<AppEnv>): void {
   app.get("/docs", (c) => {
     c.header("Content-Security-Policy", DOCS_CSP);
@@ -91,18 +88,5 @@ export function docsRoutes(app: OpenAPIHono<AppEnv>): void {
     c.header("Content-Type", "text/javascript; charset=UTF-8");
     return c.body(INIT);
   });
-  // The assets of wrangler.toml's [assets] (run_worker_first: the worker answers /docs/*, so
-  // tests and deployments serve them the same way); only the files named, anything else is a 404.
-  app.get("/docs/:file", async (c) => {
-    const file = DocsFile.safeParse(c.req.param("file"));
-    const assets = c.env?.ASSETS;
-    if (file.success && assets) {
-      const url = new URL(c.req.url);
-      url.pathname = `/docs/${file.data}`;
-      const response = await assets.fetch(new Request(url, { headers: c.req.raw.headers }));
-      if (response.ok || response.status === 304) return response;
-    }
-    const error = new ApiError("not_found", `no route for GET ${new URL(c.req.url).pathname}`);
-    return c.json(error.body(c.get("requestId")), 404);
-  });
+  assetRoutes(app, "/docs", DOCS_FILES);
 }

@@ -816,7 +816,6 @@ export function queryArb(params: readonly QueryParam[], valid: Record<string, st
 /** Paths no route serves. */
 export const unknownPathArb: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
-    "/",
     "/v1",
     "/v1/",
     "/v2/earn",
