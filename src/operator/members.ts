@@ -135,7 +135,8 @@ export const operatorMemberRoutes: RouteModule = (r) => {
       ]);
       if (!exists?.results[0]) throw notFound(member_id, "member_id");
       const result = page((activity?.results ?? []) as ActivityRow[], limit, (row) => ({ b: row.booked_at, i: row.id }));
-      return c.json({ data: result.data.map((row) => JSON.parse(row.entry) as unknown), next_cursor: result.next_cursor }, 200);
+      const data = result.data.map((row) => JSON.parse(row.entry) as z.infer<typeof ActivityEntry>);
+      return c.json({ data, next_cursor: result.next_cursor }, 200);
     },
   );
 };
