@@ -26,12 +26,14 @@ describe("npm test and a developer's .dev.vars", () => {
         "migrations",
         "src",
         "packages/partner-sdk/src",
+        "console",
       ]) {
         await cp(join(ROOT, entry), join(copy, entry), { recursive: true });
       }
-      // vitest.config.ts writes the docs' assets (wrangler.toml's [assets]) with this script.
+      // vitest.config.ts writes the docs' and console's assets (wrangler.toml's [assets]) with these scripts.
       await mkdir(join(copy, "scripts", "lib"), { recursive: true });
-      await cp(join(ROOT, "scripts/lib/docs-assets.ts"), join(copy, "scripts/lib/docs-assets.ts"));
+      for (const script of ["static-assets.ts", "docs-assets.ts", "console-assets.ts"])
+        await cp(join(ROOT, "scripts/lib", script), join(copy, "scripts/lib", script));
       await mkdir(join(copy, "test"));
       for (const file of ["setup.ts", "env.d.ts", "bindings.test.ts"])
         await cp(join(ROOT, "test", file), join(copy, "test", file));
