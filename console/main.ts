@@ -81,8 +81,8 @@ export function render(): void {
   if (!s) {
     signInScreen(app(), signedOutWhy, () => {
       signedOutWhy = undefined;
-      if (!location.hash.startsWith("#/")) location.hash = "#/overview";
-      render();
+      if (location.hash.startsWith("#/")) render();
+      else location.hash = "#/overview"; // hashchange renders
     });
     return;
   }
@@ -105,6 +105,10 @@ whenSignedOut((why) => {
   signedOutWhy = why;
   render();
 });
-window.addEventListener("hashchange", render);
+window.addEventListener("hashchange", () => {
+  // A sign-in link opened in a tab already on the console changes only the fragment.
+  if (/[#&]token=/.test(location.hash)) restore();
+  render();
+});
 restore();
 render();

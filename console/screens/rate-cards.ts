@@ -64,7 +64,7 @@ function parseLines<K extends string>(text: string, key: K): ({ unit: string } &
 }
 
 function previewText(form: HTMLFormElement): string {
-  const [unit = "", value = ""] = (form.elements.namedItem("preview") as HTMLInputElement).value.trim().split(/\s+/);
+  const [value = "", unit = ""] = (form.elements.namedItem("preview") as HTMLInputElement).value.trim().split(/\s+/);
   const earn = parseLines((form.elements.namedItem("earn") as HTMLTextAreaElement).value, "points_per_unit");
   const rate = earn.find((e) => e.unit === unit);
   if (!rate) return `This version earns nothing in ${unit || "that unit"}.`;

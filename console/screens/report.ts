@@ -85,7 +85,7 @@ function heatMap(report: Report): HTMLElement {
             const td = h(
               "td",
               { class: "num", "data-issuer": i, "data-redeemer": r },
-              m ? [`${m.points} pt`, h("br"), amount(m.amount)] : "",
+              m ? [`${m.points} pt `, h("br"), amount(m.amount)] : "",
             );
             // Intensity by points, through the CSSOM (the CSP allows no inline style attribute).
             if (m) td.style.backgroundColor = `rgba(47, 111, 176, ${(0.12 + 0.6 * (Math.abs(m.points) / max)).toFixed(3)})`;

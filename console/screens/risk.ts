@@ -150,7 +150,7 @@ async function reviewQueue(reload: () => void): Promise<HTMLElement> {
     if (!(await confirmDialog(`${verb} ${r.transaction.type} ${r.transaction.id} (${r.transaction.points} points)?`, verb)))
       return;
     try {
-      await api("POST", `/reviews/${encodeURIComponent(r.transaction.id)}`, { decision });
+      await api("POST", `/reviews/${encodeURIComponent(r.transaction.id)}`, { decision }, { idempotent: true });
       reload();
     } catch (e) {
       replaceChildren(status, errorBox(e));
