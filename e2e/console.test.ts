@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -8,8 +8,8 @@ import type { Browser, Page } from "playwright-core";
 import { PartnerClient } from "../packages/partner-sdk/src/index";
 import { type LocalConfig, partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
 import { mintOperatorToken } from "../scripts/lib/operator-token";
-import { CHROMIUM, confirm, launch, openPage, screenshot, show, WAIT, type WatchedPage } from "./console-support";
-import { Exchange, freePort, killTree, scratchDir, survivors } from "./support";
+import { CHROMIUM, confirm, launch, openPage, screenshot, show, WAIT, type WatchedPage } from "./browser";
+import { Exchange, freePort, scratchDir } from "./support";
 
 /**
  * The operator console in real Chromium against a real `npm start` (issue 12): signed in with
@@ -39,13 +39,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (x.npm.exitCode === null && x.npm.signalCode === null) {
-    x.snapshot();
-    process.kill(-x.pgid, "SIGTERM");
-    await x.exited;
-  }
-  killTree(survivors(x.seen));
-  await rm(devDir, { recursive: true, force: true });
+  await x.stop();
 });
 
 describe("the operator console in Chromium", { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, () => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -120,6 +120,17 @@ export class Exchange {
   /** Up, seeded, local.json written: the welcome is printed. */
   ready(): Promise<Line> {
     return this.waitForLine(/The coalition exchange is running at/);
+  }
+
+  /** Test teardown: SIGTERM to the whole tree if it still runs, SIGKILL to whatever is left, then the scratch dir goes. */
+  async stop(): Promise<void> {
+    if (this.npm.exitCode === null && this.npm.signalCode === null) {
+      this.snapshot();
+      process.kill(-this.pgid, "SIGTERM");
+      await this.exited;
+    }
+    killTree(survivors(this.seen));
+    await rm(this.devDir, { recursive: true, force: true });
   }
 
   async operatorToken(): Promise<string> {

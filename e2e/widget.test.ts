@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { PartnerClient } from "../packages/partner-sdk/src/index";
 import { partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
-import { Exchange, freePort, HOST, killTree, scratchDir, survivors } from "./support";
+import { CHROMIUM, launch } from "./browser";
+import { Exchange, freePort, HOST, scratchDir } from "./support";
 
 /**
  * The member widget in real Chromium (Debian's package, driven by playwright-core; nothing is
@@ -17,7 +18,6 @@ import { Exchange, freePort, HOST, killTree, scratchDir, survivors } from "./sup
  * allowed cannot read the balance. Screenshot: docs/widget/coalition-balance.png.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dirname, "..", "docs", "widget");
 
 let devDir: string;
@@ -40,21 +40,6 @@ async function partnerPage(port: number, token: string, exchangeUrl: string): Pr
   return `http://${HOST}:${port}`;
 }
 
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
-
 before(async () => {
   devDir = await scratchDir();
   x = Exchange.start(devDir, await freePort());
@@ -64,13 +49,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   for (const server of pages) server.close();
-  if (x.npm.exitCode === null && x.npm.signalCode === null) {
-    x.snapshot();
-    process.kill(-x.pgid, "SIGTERM");
-    await x.exited;
-  }
-  killTree(survivors(x.seen));
-  await rm(devDir, { recursive: true, force: true });
+  await x.stop();
 });
 
 describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, () => {

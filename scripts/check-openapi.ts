@@ -30,7 +30,7 @@ for (const [path, methods] of Object.entries(doc.paths)) {
     if (!isPublic && !codes.some((c) => c.startsWith("4"))) problems.push(`${method.toUpperCase()} ${path}: no error responses`);
   }
 }
-// Every route the app serves (but the docs and their local signer, the widget script and health) is documented; the bench's
+// Every route the app serves (but the docs and their local signer, the console's pages, the widget script and health) is documented; the bench's
 // routes are not in the production app at all (scripts/bench/worker/).
 const undocumentedOk = new Set([
   "/openapi.json",
@@ -41,6 +41,10 @@ const undocumentedOk = new Set([
   "/widget/v1.js",
   "/docs/try-it",
   "/docs/try-it/sign",
+  "/",
+  "/console",
+  "/console/",
+  "/console/:file",
 ]);
 for (const route of app.routes) {
   if (route.method === "ALL" || undocumentedOk.has(route.path)) continue;

@@ -1,8 +1,9 @@
 import type { JSONWebKeySet } from "jose";
-import { type SignedReport, verifyReportSignatures } from "../../packages/partner-sdk/src/verify-report";
+import { verifyReportSignatures } from "../../packages/partner-sdk/src/verify-report";
 import { add, formatDecimal, parseDecimal, ZERO } from "../../src/rates/decimal";
+import type { MatrixLine, PositionJson, SignedReport } from "../../src/settlement/report-types";
 import { api } from "../api";
-import { type Amount, amount, h, replaceChildren, section, table, time } from "../dom";
+import { amount, h, replaceChildren, section, table, time } from "../dom";
 import { errorBox, screen } from "../ui";
 
 /**
@@ -11,37 +12,9 @@ import { errorBox, screen } from "../ui";
  * verify, checked here in the browser with the partner SDK's code against /.well-known/jwks.json.
  */
 
-interface MatrixLine {
-  issuer: string;
-  redeemer: string;
-  points: number;
-  amount: Amount;
-}
-
-interface Position {
-  opening: number;
-  issued: number;
-  reversed: number;
-  redeemed: number;
-  expired: number;
-  debt_created: number;
-  debt_repaid: number;
-  closing: number;
-  liability: Amount;
-  breakage: Amount;
-}
-
-interface Report extends SignedReport {
-  id: string;
-  period: { start: string; end: string };
-  off_cycle: boolean;
-  closed_at: string;
-  currency: string;
-  matrix: MatrixLine[];
-  points_position: { by_issuer: ({ issuer: string } & Position)[]; total: Position };
-  totals: Record<"payable" | "receivable" | "margin" | "liability" | "breakage", Amount>;
-  funding: Record<"set_off" | "top_up" | "payout", Amount>;
-}
+// The report exactly as the server declares it (types only: nothing of the worker is bundled).
+type Report = SignedReport;
+type Position = PositionJson;
 
 /** Exact sum of decimal strings (the totals the matrix adds; no float). */
 function sum(values: string[]): string {
@@ -115,7 +88,11 @@ function verification(report: Report): HTMLElement {
     try {
       const response = await fetch("/.well-known/jwks.json");
       if (!response.ok) throw new Error(`JWKS: HTTP ${response.status}`);
-      const result = await verifyReportSignatures(report, (await response.json()) as JSONWebKeySet);
+      // The SDK takes any JSON-shaped report (index signatures); the server's interfaces have none.
+      const result = await verifyReportSignatures(
+        report as unknown as Parameters<typeof verifyReportSignatures>[0],
+        (await response.json()) as JSONWebKeySet,
+      );
       box.dataset.verify = result.ok ? "ok" : "failed";
       replaceChildren(
         box,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 
 /**
- * What the console's browser tests share: Debian's Chromium driven by playwright-core (nothing
+ * What the browser tests (the widget's, the console's) share: Debian's Chromium driven by playwright-core (nothing
  * downloaded), a page that records every request and every error it sees, and screenshots into
  * docs/console/ for the README.
  */
