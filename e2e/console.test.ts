@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { exportJWK, generateKeyPair } from "jose";
 import type { Browser, Page } from "playwright-core";
 import { PartnerClient } from "../packages/partner-sdk/src/index";
 import { type LocalConfig, partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
@@ -141,6 +142,50 @@ describe("the operator console in Chromium", { skip: existsSync(CHROMIUM) ? fals
     await page.locator("dl.facts dd", { hasText: `balance ${(Number(was) + 1).toFixed(2)} CNY` }).waitFor({ timeout: WAIT });
     assert.equal(await balance(), (Number(was) + 1).toFixed(2)); // test-side float is fine: two decimals, small
     await screenshot(page, "partner");
+  });
+
+  it("creates a partner, adds and revokes its key, shows a refused payout in words, and suspends it", async () => {
+    const { page } = admin;
+    await show(page, x.baseUrl, "partners");
+    const create = page.getByRole("form", { name: "Create partner" });
+    await create.locator("[name='id']").fill("console-e2e-shop");
+    await create.locator("[name='name']").fill("Console E2E Shop");
+    await create.locator("[name='mode']").selectOption("postpaid");
+    await create.locator("[name='amount']").fill("5000.00");
+    await create.getByRole("button", { name: "Create partner" }).click();
+    await page.locator("dl.facts[data-partner='console-e2e-shop']").waitFor({ timeout: WAIT });
+    assert.equal((await x.operator("GET", "/partners/console-e2e-shop")).json.partner.funding.credit_limit.value, "5000.00");
+
+    const { publicKey } = await generateKeyPair("EdDSA", { extractable: true });
+    const addKey = page.getByRole("form", { name: "Add key" });
+    await addKey.locator("[name='kid']").fill("shop-k1");
+    await addKey.locator("[name='jwk']").fill(JSON.stringify(await exportJWK(publicKey)));
+    await addKey.getByRole("button", { name: "Add key" }).click();
+    const keyRow = page.locator("table[data-table='keys'] tbody tr", { hasText: "shop-k1" });
+    await keyRow.waitFor({ timeout: WAIT });
+    await keyRow.getByRole("button", { name: "Revoke" }).click();
+    await confirm(page, "Revoke");
+    await page.locator("table[data-table='keys'] tbody tr", { hasText: "revoked" }).waitFor({ timeout: WAIT });
+    const keys = (await x.operator("GET", "/partners/console-e2e-shop")).json.partner.keys;
+    assert.deepEqual(
+      keys.map((k: any) => [k.kid, k.status]),
+      [["shop-k1", "revoked"]],
+    );
+
+    const payout = page.getByRole("form", { name: "Record payout" });
+    await payout.locator("[name='value']").fill("1.00");
+    await payout.locator("[name='reference']").fill("nothing is due");
+    await payout.getByRole("button", { name: "Record payout" }).click();
+    await payout.locator("[role='alert']").waitFor({ timeout: WAIT });
+    assert.match(
+      (await payout.locator("[role='alert']").textContent()) ?? "",
+      /^the payout exceeds what is due .*\(payout_exceeds_due\b/,
+    );
+
+    await page.getByRole("button", { name: "Suspend partner" }).click();
+    await confirm(page, "Suspend partner");
+    await page.locator("dd[data-field='status']", { hasText: "suspended" }).waitFor({ timeout: WAIT });
+    assert.equal((await x.operator("GET", "/partners/console-e2e-shop")).json.partner.status, "suspended");
   });
 
   it("refuses a rule set with one invalid rule, showing the API's error on that rule and field, then saves it fixed", async () => {
