@@ -107,8 +107,8 @@ whenSignedOut((why) => {
 });
 window.addEventListener("hashchange", () => {
   // A sign-in link opened in a tab already on the console changes only the fragment.
-  if (/[#&]token=/.test(location.hash)) restore();
+  if (/[#&]token=/.test(location.hash)) signedOutWhy = restore();
   render();
 });
-restore();
+signedOutWhy = restore();
 render();

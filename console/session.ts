@@ -67,16 +67,20 @@ export function signOut(): void {
   sessionStorage.removeItem(KEY);
 }
 
-/** At start: a sign-in link's token (taken out of the address at once), else the tab's stored one. */
-export function restore(): void {
+/**
+ * At start: a sign-in link's token (taken out of the address at once), else the tab's stored
+ * one. Answers why a link's token was not taken (expired, not a token).
+ */
+export function restore(): string | undefined {
   const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
   const fromLink = fragment.get("token");
   if (fromLink) {
     history.replaceState(null, "", `${location.pathname}${location.search}#/overview`);
-    signIn(fromLink);
-    return;
+    const result = signIn(fromLink);
+    return typeof result === "string" ? `The sign-in link's token was not taken: ${result}` : undefined;
   }
   const stored = sessionStorage.getItem(KEY);
   if (stored && typeof parseToken(stored) !== "string") signIn(stored);
   else signOut();
+  return undefined;
 }

@@ -393,5 +393,11 @@ describe("the operator console in Chromium", { skip: existsSync(CHROMIUM) ? fals
     await page.getByRole("form", { name: "Sign in" }).locator(".notice").waitFor({ timeout: WAIT });
     assert.match(await text(page, "form[aria-label='Sign in'] .notice"), /^Signed out: /);
     assert.equal(await page.evaluate(() => sessionStorage.getItem("coalition-operator-token")), null);
+
+    // A sign-in link whose token has expired is refused, saying so, and leaves the address.
+    const expired = await mintOperatorToken(config.operator, { sub: "late", scope: "admin", ttlSeconds: -60 });
+    await page.goto(`${x.baseUrl}/console#token=${expired}`);
+    await page.getByRole("form", { name: "Sign in" }).locator(".notice", { hasText: "expired" }).waitFor({ timeout: WAIT });
+    assert.doesNotMatch(page.url(), /token=/);
   });
 });

@@ -11,7 +11,7 @@ import type { AppEnv } from "./context";
  * the bundle styles elements through the CSSOM, which a CSP does not restrict).
  */
 export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 const PAGE = `<!doctype html>
 <html lang="en">
