@@ -128,7 +128,12 @@ export function memberScreen(root: HTMLElement, id: string): Promise<void> {
         { label: "Type", cell: (a) => a.type },
         { label: "Status", cell: (a) => a.status },
         { label: "Points", cell: (a) => String(a.points), numeric: true },
-        { label: "Partner", cell: (a) => link(`#/partners/${encodeURIComponent(a.partner.id)}`, a.partner.name) },
+        {
+          label: "Partner",
+          // The operator's own adjustments name it as their partner; it has no partner page.
+          cell: (a) =>
+            a.partner.id === "operator" ? a.partner.name : link(`#/partners/${encodeURIComponent(a.partner.id)}`, a.partner.name),
+        },
         { label: "Amount", cell: (a) => (a.amount ? `${a.amount.value} ${a.amount.unit}` : "—"), numeric: true },
         { label: "Order / reason", cell: (a) => a.order_ref ?? a.reason ?? "—" },
       ],
