@@ -186,11 +186,11 @@ async function otherNodes(): Promise<string[]> {
 }
 
 /** A runtime's binary from node_modules/.bin (its npm package), or why it cannot run here. */
-async function binary(name: string): Promise<{ path: string; version: string } | { missing: string }> {
+async function binary(name: string): Promise<{ path: string } | { missing: string }> {
   const path = join(BIN, name);
   try {
-    const { stdout } = await run(path, ["--version"], { timeout: RUN_LIMIT_MS });
-    return { path, version: stdout.trim().split("\n")[0] ?? "" };
+    await run(path, ["--version"], { timeout: RUN_LIMIT_MS });
+    return { path };
   } catch (e) {
     return {
       missing: `${path} does not run (${(e as Error).message.split("\n")[0]}): the npm package ${name} (a devDependency) brings no binary for ${process.platform}-${process.arch} here`,
@@ -217,36 +217,31 @@ describe("partner SDK, installed from its tarball", () => {
     }
   });
 
-  it("Deno (the npm package deno), resolving the SDK and jose from the folder's node_modules", async (t) => {
-    const deno = await binary("deno");
-    if ("missing" in deno) {
-      console.log(`skipped: ${deno.missing}`);
-      t.skip(deno.missing);
-      return;
-    }
-    // No remote modules, no npm: specifiers fetched; only what npm installed. Its cache in the scratch folder.
-    const out = await runFlow(
-      deno.path,
-      ["run", "--node-modules-dir=manual", "--no-remote", "--allow-env=SDK_FLOW", `--allow-net=${HOST}`],
-      { DENO_DIR: join(work, "deno-dir"), DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-    );
-    t.diagnostic(`ran on ${deno.version}`);
-    assert.match(out.runtime, /^deno /);
-    assertFlow(out, deno.path);
-  });
-
-  it("Bun (the npm package bun), resolving the SDK and jose from the folder's node_modules", async (t) => {
-    const bun = await binary("bun");
-    if ("missing" in bun) {
-      console.log(`skipped: ${bun.missing}`);
-      t.skip(bun.missing);
-      return;
-    }
-    const out = await runFlow(bun.path, [], { NO_COLOR: "1" });
-    t.diagnostic(`ran on bun ${bun.version}`);
-    assert.match(out.runtime, /^bun /);
-    assertFlow(out, bun.path);
-  });
+  // Deno and Bun from their npm packages (devDependencies), each resolving the SDK and jose from
+  // the folder's node_modules. Deno: no remote modules and no npm: specifiers fetched, only what
+  // npm installed; its cache in the scratch folder.
+  const runtimes: { name: string; args: () => string[]; env: () => NodeJS.ProcessEnv }[] = [
+    {
+      name: "deno",
+      args: () => ["run", "--node-modules-dir=manual", "--no-remote", "--allow-env=SDK_FLOW", `--allow-net=${HOST}`],
+      env: () => ({ DENO_DIR: join(work, "deno-dir"), DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" }),
+    },
+    { name: "bun", args: () => [], env: () => ({ NO_COLOR: "1" }) },
+  ];
+  for (const runtime of runtimes) {
+    it(`${runtime.name} (the npm package ${runtime.name}), with the folder's node_modules`, async (t) => {
+      const bin = await binary(runtime.name);
+      if ("missing" in bin) {
+        console.log(`skipped: ${bin.missing}`);
+        t.skip(bin.missing);
+        return;
+      }
+      const out = await runFlow(bin.path, runtime.args(), runtime.env());
+      t.diagnostic(`ran on ${bin.path} (${out.runtime})`);
+      assert.ok(out.runtime.startsWith(`${runtime.name} `), out.runtime);
+      assertFlow(out, bin.path);
+    });
+  }
 
   describe("in Chromium", { skip: chromiumMissing() }, () => {
     let browser: Browser | undefined;
