@@ -29,6 +29,7 @@ import {
  * promises: Node (this one, 22, and another on the PATH, the machine's 20), Deno and Bun (their
  * npm packages, devDependencies) and Chromium. Each runs the same flow, e2e/sdk-flow.mjs: whoami,
  * enrol, earn, burn, balance, two typed errors, activity pages, a statement verified.
+ * And the README's "Partner quick start", run as the README tells a reader to.
  * And `cli sign`: its curl command, run as printed, works.
  * And docs/signing.md: its Node (plain jose) and Python (PyJWT) examples, run as written.
  * One exchange for the file (10-20 s to start); the install takes a few seconds more.
@@ -344,6 +345,49 @@ async function sdkPage(app: string): Promise<Server> {
 function namedBlocks(text: string): Map<string, string> {
   return new Map([...text.matchAll(/^```\w+ (\S+)\n([\s\S]*?)^```$/gm)].map((m) => [m[1]!, m[2]!]));
 }
+
+describe("README: Partner quick start", () => {
+  it("its snippet, with the environment its commands set, makes a first earn and burn", async () => {
+    const readme = await readFile(join(ROOT, "README.md"), "utf8");
+    const from = readme.indexOf("\n## Partner quick start\n");
+    assert.ok(from >= 0, "README.md has no ## Partner quick start");
+    const next = readme.indexOf("\n## ", from + 1);
+    const blocks = namedBlocks(readme.slice(from, next < 0 ? undefined : next));
+    const setup = blocks.get("partner-env.sh");
+    const code = blocks.get("first-earn.mjs");
+    assert.ok(setup, "no ```sh partner-env.sh block in the Partner quick start");
+    assert.ok(code, "no ```js first-earn.mjs block in the Partner quick start");
+
+    // The README's exports, run as written in a folder laid out as the exchange's (its .dev/local.json).
+    const exchangeDir = join(work, "exchange");
+    await mkdir(join(exchangeDir, ".dev"), { recursive: true });
+    await copyFile(join(devDir, "local.json"), join(exchangeDir, ".dev", "local.json"));
+    const shell = await run("bash", ["-euo", "pipefail", "-c", `${setup}\nenv -0`], {
+      cwd: exchangeDir,
+      env: { PATH: process.env.PATH ?? "" },
+    });
+    const exported = [...setup.matchAll(/^export (\w+)=/gm)].map((m) => m[1]!);
+    const set = new Map(shell.stdout.split("\0").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of exported) {
+      assert.ok(set.get(name), `${name} is empty after the README's commands`);
+      env[name] = set.get(name);
+    }
+    // What the snippet reads is what the commands set.
+    const read = /const \{ ([\w, ]+) \} = process\.env;/.exec(code)?.[1]?.split(", ") ?? [];
+    assert.deepEqual([...read].sort(), [...exported].sort());
+    assert.equal(env.EXCHANGE_URL, "http://127.0.0.1:8787"); // npm start's default port; this exchange runs on another
+    env.EXCHANGE_URL = x.baseUrl;
+
+    const { app } = await installed();
+    await writeFile(join(app, "first-earn.mjs"), code);
+    const { stdout } = await run(process.execPath, ["first-earn.mjs"], { cwd: app, env, timeout: RUN_LIMIT_MS });
+    const lines = stdout.trimEnd().split("\n");
+    assert.equal(lines[0], "38", stdout);
+    assert.match(lines[1] ?? "", /^422 invalid_request insufficient_points req_\w+$/, stdout);
+    assert.deepEqual(lines.slice(2), ["burn 20", "earn 58"], stdout);
+  });
+});
 
 describe("cli sign", () => {
   async function sign(...args: string[]): Promise<{ headers: Map<string, string>; curl: string }> {
