@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { PartnerClient } from "../packages/partner-sdk/src/index";
 import { partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
-import { Exchange, freePort, HOST, killTree, scratchDir, survivors } from "./support";
+import { chromiumMissing, Exchange, freePort, HOST, killTree, launchChromium, scratchDir, survivors } from "./support";
 
 /**
  * The member widget in real Chromium (Debian's package, driven by playwright-core; nothing is
@@ -17,7 +16,6 @@ import { Exchange, freePort, HOST, killTree, scratchDir, survivors } from "./sup
  * allowed cannot read the balance. Screenshot: docs/widget/coalition-balance.png.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dirname, "..", "docs", "widget");
 
 let devDir: string;
@@ -40,21 +38,6 @@ async function partnerPage(port: number, token: string, exchangeUrl: string): Pr
   return `http://${HOST}:${port}`;
 }
 
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
-
 before(async () => {
   devDir = await scratchDir();
   x = Exchange.start(devDir, await freePort());
@@ -73,7 +56,7 @@ after(async () => {
   await rm(devDir, { recursive: true, force: true });
 });
 
-describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, () => {
+describe("the member widget in Chromium", { skip: chromiumMissing() }, () => {
   it("shows the member's coalition balance on an allowed partner origin, and nothing on another", async () => {
     const config = await readLocalConfig(join(devDir, "local.json"));
     const partner = config.partners[0];
@@ -89,7 +72,7 @@ describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false :
     const session = { data: await client.createMemberSession(memberRef) };
     const allowedOrigin = await partnerPage(port, session.data.token, x.baseUrl);
 
-    browser ??= await launch();
+    browser ??= await launchChromium();
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on("request", (r) => requests.push(r.url()));
@@ -123,7 +106,7 @@ describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false :
   });
 
   it("/docs loads only from the exchange, and in a local run signs try-it partner requests", async () => {
-    browser ??= await launch();
+    browser ??= await launchChromium();
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on("request", (r) => requests.push(r.url()));
