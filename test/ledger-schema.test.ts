@@ -63,29 +63,24 @@ it("keeps lots.live and members.lot_points with the lots, and the invariants not
       .prepare("SELECT l.live, l.remaining, m.lot_points FROM lots l JOIN members m ON m.id = l.member_id WHERE l.id = 77")
       .first();
   expect(await state()).toEqual({ live: 1, remaining: 50, lot_points: 50 });
+  /** A movement on lot 77 and the transfer that goes with it, as a write's batch has them. */
+  const move = (txn: string, kind: string, points: number, from: string, to: string) =>
+    db.batch([
+      db
+        .prepare(
+          `INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
+           VALUES (?, 77, ?, ?, 'p', 'p', 10000, 8000, 0)`,
+        )
+        .bind(txn, kind, points),
+      db
+        .prepare("INSERT INTO transfers (txn_id, n, from_account, to_account, points, at) VALUES (?, 1, ?, ?, ?, 0)")
+        .bind(txn, from, to, points),
+    ]);
   // Spent to zero: no longer live (and out of the partial indexes); the transfer moves lot_points.
-  await db.batch([
-    db.prepare(
-      "INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at) VALUES ('b-live', 77, 'consume', 50, 'p', 'p', 10000, 8000, 0)",
-    ),
-    db
-      .prepare(
-        "INSERT INTO transfers (txn_id, n, from_account, to_account, points, at) VALUES ('b-live', 1, ?, 'redeemed:p', 50, 0)",
-      )
-      .bind(`member:${member}`),
-  ]);
+  await move("b-live", "consume", 50, `member:${member}`, "redeemed:p");
   expect(await state()).toEqual({ live: 0, remaining: 0, lot_points: 0 });
   // Restored from zero: live again.
-  await db.batch([
-    db.prepare(
-      "INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at) VALUES ('v-live', 77, 'restore', 20, 'p', 'p', 10000, 8000, 0)",
-    ),
-    db
-      .prepare(
-        "INSERT INTO transfers (txn_id, n, from_account, to_account, points, at) VALUES ('v-live', 1, 'redeemed:p', ?, 20, 0)",
-      )
-      .bind(`member:${member}`),
-  ]);
+  await move("v-live", "restore", 20, "redeemed:p", `member:${member}`);
   expect(await state()).toEqual({ live: 1, remaining: 20, lot_points: 20 });
   const drift = async () =>
     (await ledgerInvariantViolations(db))
