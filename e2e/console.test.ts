@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -9,8 +8,8 @@ import type { Browser, Page } from "playwright-core";
 import { PartnerClient } from "../packages/partner-sdk/src/index";
 import { type LocalConfig, partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
 import { mintOperatorToken } from "../scripts/lib/operator-token";
-import { CHROMIUM, confirm, launch, openPage, screenshot, show, WAIT, type WatchedPage } from "./browser";
-import { Exchange, freePort, scratchDir } from "./support";
+import { confirm, openPage, screenshot, show, WAIT, type WatchedPage } from "./console-browser";
+import { chromiumMissing, Exchange, freePort, launchChromium, scratchDir } from "./support";
 
 /**
  * The operator console in real Chromium against a real `npm start` (issue 12): signed in with
@@ -34,7 +33,7 @@ before(async () => {
   x = Exchange.start(devDir, await freePort());
   await x.ready();
   config = await readLocalConfig(join(devDir, "local.json"));
-  browser = await launch();
+  browser = await launchChromium();
   admin = await openPage(browser);
 });
 
@@ -43,7 +42,7 @@ after(async () => {
   await x.stop();
 });
 
-describe("the operator console in Chromium", { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, () => {
+describe("the operator console in Chromium", { skip: chromiumMissing() }, () => {
   it("signs in with the link npm start printed, keeps the token in the tab only, and shows the demo partners", async () => {
     const line = await x.waitForLine(/\/console#token=/);
     const link = /(http:\/\/\S+\/console#token=\S+)/.exec(line.text)?.[1];

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type Browser, chromium } from "playwright-core";
 import { readLocalConfig } from "../scripts/lib/local-config";
 import { mintOperatorToken } from "../scripts/lib/operator-token";
 import { ROOT } from "../scripts/lib/paths";
@@ -273,4 +274,30 @@ export function d1File(devDir: string): string {
   const file = readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
   if (!file) throw new Error(`no D1 database in ${dir}`);
   return join(dir, file);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chromium: Debian's package, driven by playwright-core (nothing is downloaded)
+// ---------------------------------------------------------------------------------------------
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Why a browser test is skipped (no Chromium here), or false. */
+export function chromiumMissing(): string | false {
+  return existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
 }

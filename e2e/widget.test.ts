@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
@@ -7,8 +6,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { PartnerClient } from "../packages/partner-sdk/src/index";
 import { partnerCredentials, readLocalConfig } from "../scripts/lib/local-config";
-import { CHROMIUM, launch } from "./browser";
-import { Exchange, freePort, HOST, scratchDir } from "./support";
+import { chromiumMissing, Exchange, freePort, HOST, launchChromium, scratchDir } from "./support";
 
 /**
  * The member widget in real Chromium (Debian's package, driven by playwright-core; nothing is
@@ -52,7 +50,7 @@ after(async () => {
   await x.stop();
 });
 
-describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, () => {
+describe("the member widget in Chromium", { skip: chromiumMissing() }, () => {
   it("shows the member's coalition balance on an allowed partner origin, and nothing on another", async () => {
     const config = await readLocalConfig(join(devDir, "local.json"));
     const partner = config.partners[0];
@@ -68,7 +66,7 @@ describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false :
     const session = { data: await client.createMemberSession(memberRef) };
     const allowedOrigin = await partnerPage(port, session.data.token, x.baseUrl);
 
-    browser ??= await launch();
+    browser ??= await launchChromium();
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on("request", (r) => requests.push(r.url()));
@@ -102,7 +100,7 @@ describe("the member widget in Chromium", { skip: existsSync(CHROMIUM) ? false :
   });
 
   it("/docs loads only from the exchange, and in a local run signs try-it partner requests", async () => {
-    browser ??= await launch();
+    browser ??= await launchChromium();
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on("request", (r) => requests.push(r.url()));

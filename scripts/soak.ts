@@ -168,8 +168,10 @@ async function main(): Promise<number> {
   // 1-2. Fresh state and throw-away keys.
   await rm(STATE, { recursive: true, force: true });
   await mkdir(STATE, { recursive: true });
-  // The code under test, frozen (module resolution still finds the project's node_modules above it).
-  for (const entry of ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json"]) {
+  // The code under test, frozen (module resolution still finds the project's node_modules above
+  // it), with the scripts wrangler.toml's [build] runs (the static assets), what they build from,
+  // and the SDK source the worker imports.
+  for (const entry of ["src", "migrations", "scripts", "console", "packages", "wrangler.toml", "package.json", "tsconfig.json"]) {
     if (existsSync(join(ROOT, entry))) await cp(join(ROOT, entry), join(APP, entry), { recursive: true });
   }
   const operatorKey = await newKeyPair("soak-operator");

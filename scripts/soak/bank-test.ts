@@ -1368,9 +1368,12 @@ export class BankTest {
 
   /** POST /admin/v1/settlements/close with period_end = now, in the middle of the load. */
   private async settlementClose(): Promise<void> {
-    // The cut is a whole second at least 1 s back: in a short run, wait until it takes in the warm-up.
-    await sleep(this.startedAt + 3000 - Date.now());
-    const periodEnd = rfc3339(Date.now() - 1000);
+    // The cut is the first whole second after this point of the load (so the period holds what
+    // completed so far, however slow the machine), at least 2 s into the run; the close waits
+    // until it is 1 s back.
+    const cut = Math.ceil(Math.max(Date.now(), this.startedAt + 2000) / 1000) * 1000;
+    await sleep(cut + 1000 - Date.now());
+    const periodEnd = rfc3339(cut);
     const a = await operatorRequest(this.t, "POST", "/settlements/close", { period_end: periodEnd });
     this.record("settlement_close", "POST /admin/v1/settlements/close", a);
     if (missingRoute(a)) {

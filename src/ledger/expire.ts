@@ -25,7 +25,7 @@ export async function expireLots(db: D1Database, now: number, limits = DEFAULT_L
   for (let i = 0; i < limits.maxChunks; i++) {
     const due = await all<{ id: number }>(
       db,
-      sql`SELECT id FROM lots WHERE remaining > 0 AND expires_at <= ${now} ORDER BY expires_at, id LIMIT ${limits.chunk}`,
+      sql`SELECT id FROM lots WHERE live = 1 AND expires_at <= ${now} ORDER BY expires_at, id LIMIT ${limits.chunk}`,
     );
     if (due.length === 0) break;
     await runBatch(

@@ -123,6 +123,21 @@ export async function ledgerInvariantViolations(db: SqlQueryable, now: number = 
     ),
   );
   each("3", "no lot is overdrawn", await rows(db, "SELECT id FROM lots WHERE remaining < 0 OR expired < 0"));
+  // The counts the hot path reads instead of sums (migrations/0010) agree with the lots.
+  each(
+    "accounts",
+    "a lot is live exactly when points remain on it",
+    await rows(db, "SELECT id FROM lots WHERE live <> (remaining > 0)"),
+  );
+  each(
+    "accounts",
+    "a member's lot_points is the sum of its lots' remaining points",
+    await rows(
+      db,
+      `SELECT id, lot_points, lots FROM (SELECT m.id, m.lot_points,
+         (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = m.id) AS lots FROM members m) WHERE lot_points <> lots`,
+    ),
+  );
 
   // 4. Per issuer and in total: issued − reversed − redeemed − expired − debt repaid + debt created = outstanding.
   const issuers = await rows<{ issuer: string; lhs: number; outstanding: number }>(

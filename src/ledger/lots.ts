@@ -11,9 +11,9 @@ import { raw, type Sql, sql } from "../db/sql-template";
  * compute all source rows before the first insert fires the trigger that changes the lots.
  */
 
-/** SQL condition on a `lots` row: spendable at `now`. */
+/** SQL condition on a `lots` row: spendable at `now` (`live`: remaining > 0, the partial indexes' key). */
 function spendable(now: number): Sql {
-  return sql`remaining > 0 AND available_at <= ${now} AND expires_at > ${now}`;
+  return sql`live = 1 AND available_at <= ${now} AND expires_at > ${now}`;
 }
 
 export interface TakeFromLots {
@@ -52,7 +52,7 @@ export function takeFromLots(a: TakeFromLots): Sql {
 function fifoWalk(member: Sql, now: number, want: Sql): Sql {
   // The step's bound is the previous lot (its expiry is after `now`), so the seek starts there.
   const first = sql`(SELECT id FROM lots WHERE member_id = ${member} AND ${spendable(now)} ORDER BY expires_at, id LIMIT 1)`;
-  const next = sql`(SELECT id FROM lots WHERE member_id = ${member} AND remaining > 0 AND available_at <= ${now}
+  const next = sql`(SELECT id FROM lots WHERE member_id = ${member} AND live = 1 AND available_at <= ${now}
       AND (expires_at, id) > (w.expires_at, w.id) ORDER BY expires_at, id LIMIT 1)`;
   return sql`WITH RECURSIVE walk(id, expires_at, remaining, issuer_id, issue_price_micros, before) AS (
       SELECT id, expires_at, remaining, issuer_id, issue_price_micros, 0 FROM lots WHERE id = ${first}

@@ -71,21 +71,32 @@ function expiredHoldReservations(member: Sql, now: number): Sql {
 }
 
 /**
+ * Points of the member's live lots that are not spendable at `now`: `lapsed` (past their expiry,
+ * not yet moved to breakage by the job) and `waiting` (a pending earn's lot before its release).
+ * Each is an index seek that reads only such lots.
+ */
+function unspendableLots(member: Sql, now: number): Sql {
+  return sql`(SELECT
+      (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ${member} AND live = 1 AND expires_at <= ${now}) AS lapsed,
+      (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ${member} AND live = 1 AND available_at > created_at
+          AND available_at > ${now} AND expires_at > ${now}) AS waiting)`;
+}
+
+/**
  * The member's point buckets as of `now`: a one-row subquery with columns available, pending and
- * held. The member's live lots are read once for both the spendable and the pending sum.
+ * held. The points on the member's lots are the member row's running `lot_points`
+ * (migrations/0010), less the lots not spendable now: no sum over every live lot.
  */
 export function balanceRow(member: Sql, now: number): Sql {
   // Two sums, not one OR: each is then served by its partial index (migrations/0008).
   const held = sql`((SELECT COALESCE(SUM(points), 0) FROM transactions
       WHERE member_id = ${member} AND status = 'held' AND expires_at > ${now})
     + (SELECT COALESCE(SUM(points), 0) FROM transactions WHERE member_id = ${member} AND status = 'review' AND type = 'burn'))`;
-  return sql`(SELECT l.spendable + ${expiredHoldReservations(member, now)} - (SELECT debt_points FROM members WHERE id = ${member}) AS available,
-        l.waiting + (SELECT COALESCE(SUM(points), 0) FROM transactions
+  return sql`(SELECT m.lot_points - u.lapsed - u.waiting + ${expiredHoldReservations(member, now)} - m.debt_points AS available,
+        u.waiting + (SELECT COALESCE(SUM(points), 0) FROM transactions
           WHERE member_id = ${member} AND status = 'review' AND type = 'earn') AS pending,
         ${held} AS held
-      FROM (SELECT COALESCE(SUM(CASE WHEN available_at <= ${now} THEN remaining END), 0) AS spendable,
-                   COALESCE(SUM(CASE WHEN available_at > ${now} THEN remaining END), 0) AS waiting
-              FROM lots WHERE member_id = ${member} AND remaining > 0 AND expires_at > ${now}) l)`;
+      FROM members m, ${unspendableLots(member, now)} u WHERE m.id = ${member})`;
 }
 
 /** Value of points at the calling partner: value_per_point as units × 10^-scale. */
@@ -101,7 +112,7 @@ function expiringJson(member: Sql, now: number): Sql {
   return sql`(SELECT json_group_array(json_object('points', pts, 'expires_at', ${timeText(raw("exp"))})) FROM (
       SELECT SUM(pts) AS pts, exp FROM (
         SELECT remaining AS pts, expires_at AS exp FROM lots
-         WHERE member_id = ${member} AND remaining > 0 AND expires_at > ${now} AND expires_at <= ${until}
+         WHERE member_id = ${member} AND live = 1 AND expires_at > ${now} AND expires_at <= ${until}
         UNION ALL
         SELECT mv.points, l.expires_at FROM transactions h
           JOIN lot_movements mv ON mv.txn_id = h.id AND mv.kind = 'reserve' JOIN lots l ON l.id = mv.lot_id

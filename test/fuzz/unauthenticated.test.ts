@@ -145,8 +145,12 @@ describe("fuzz: requests without valid credentials", () => {
       .chain(([ep, m]) =>
         endpointRequestArb(ep, doc, ep.auth === "operator" ? world.operatorTargets : world.partnerTargets, m).map((r) => ({
           request: r,
-          // A HEAD is served by the GET route of the path, if there is one.
-          open: { public: ep.auth === "public" && m === "HEAD", read: m === "HEAD" && served.has(`GET ${ep.path}`) },
+          // A HEAD is served by the GET route of the path, if there is one; an OPTIONS of a member
+          // endpoint is its CORS preflight (204, src/auth/member-session.ts: it shows and writes nothing).
+          open: {
+            public: (ep.auth === "public" && m === "HEAD") || (m === "OPTIONS" && ep.path.startsWith("/v1/me")),
+            read: m === "HEAD" && served.has(`GET ${ep.path}`),
+          },
         })),
       );
     const unknown = fc

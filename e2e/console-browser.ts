@@ -1,32 +1,16 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 
 /**
- * What the browser tests (the widget's, the console's) share: Debian's Chromium driven by playwright-core (nothing
- * downloaded), a page that records every request and every error it sees, and screenshots into
- * docs/console/ for the README.
+ * What the console's browser tests share (Chromium itself: support.ts's launchChromium): a page
+ * that records every request and every error it sees, screens by route, the console's own
+ * confirmation dialog, and screenshots into docs/console/ for the README.
  */
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOTS = join(import.meta.dirname, "..", "docs", "console");
 /** Generous: the machine is shared and has two cores. */
 export const WAIT = 30_000;
-
-export function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
 
 export interface WatchedPage {
   page: Page;
