@@ -56,10 +56,17 @@ export function nearLimit(p: Exposure, liability: Amount | undefined): boolean {
   return false;
 }
 
+/** A period's label on the chart: its start date in the viewer's zone (the table below has the times). */
+function periodLabel(p: Metrics["periods"][number]): string {
+  return `${new Date(p.start).toLocaleDateString(undefined, { month: "short", day: "numeric" })}${p.open ? " (open)" : ""}`;
+}
+
 function periodChart(periods: Metrics["periods"]): HTMLElement {
   const box = h("div", { class: "chart", role: "img", "aria-label": "Points issued, redeemed and expired per period" });
   const ordered = [...periods].sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
-  const x = ordered.map((p) => Date.parse(p.start) / 1000);
+  const labels = ordered.map(periodLabel);
+  // One slot per period (periods differ in length: off-cycle closes), not a time axis.
+  const x = ordered.map((_, i) => i);
   const series = (label: string, stroke: string) => ({
     label,
     stroke,
@@ -70,9 +77,17 @@ function periodChart(periods: Metrics["periods"]): HTMLElement {
   const opts: uPlot.Options = {
     width: 640,
     height: 240,
-    scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] } },
-    series: [{ label: "Period from" }, series("Issued", "#2f6fb0"), series("Redeemed", "#2e8b57"), series("Expired", "#b8860b")],
-    axes: [{}, { label: "points" }],
+    scales: { x: { time: false, range: () => [-0.5, Math.max(ordered.length - 0.5, 0.5)] } },
+    series: [
+      { label: "Period", value: (_u, v) => (v === null ? "—" : (labels[v] ?? "—")) },
+      series("Issued", "#2f6fb0"),
+      series("Redeemed", "#2e8b57"),
+      series("Expired", "#b8860b"),
+    ],
+    axes: [
+      { incrs: [1], values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? (labels[v] ?? "") : "")) },
+      { label: "points" },
+    ],
   };
   const data: uPlot.AlignedData = [
     x,
