@@ -288,6 +288,41 @@ describe("the operator console in Chromium", { skip: chromiumMissing() }, () => 
     await screenshot(page, "settlement");
   });
 
+  it("pays out what the close left due, and rejects a review (its reserved points go back)", async () => {
+    // The close above split brew-coffee's receivable; what it could not set off is due to it.
+    const due = (await x.operator("GET", "/partners/brew-coffee")).json.partner.payout_due;
+    assert.ok(Number(due.value.replace(".", "")) > 0, `something is due to brew-coffee: ${due.value}`);
+    const { page } = admin;
+    await show(page, x.baseUrl, "partners/brew-coffee");
+    const payout = page.getByRole("form", { name: "Record payout" });
+    await payout.waitFor({ timeout: WAIT });
+    await payout.locator("[name='value']").fill(due.value);
+    await payout.locator("[name='reference']").fill("console e2e payout");
+    await payout.getByRole("button", { name: "Record payout" }).click();
+    await page.locator("dd[data-field='payout_due']", { hasText: /^0\.0+ CNY$/ }).waitFor({ timeout: WAIT });
+    const after = (await x.operator("GET", "/partners/brew-coffee")).json.partner.payout_due;
+    assert.equal(Number(after.value.replace(".", "")), 0, `nothing due after paying ${due.value}: ${after.value}`);
+
+    const brew = client("brew-coffee");
+    const ref = `console-e2e-reject-${Date.now()}`;
+    const context = { ip: "203.0.113.10", device_id: "console-e2e-reject" };
+    await brew.enrol(ref, { context });
+    await brew.earn({ member_ref: ref, amount: { value: "6000.00", unit: "CNY" }, context });
+    const before = (await brew.balance(ref)).points.available;
+    const burn = await brew.burn({ member_ref: ref, points: 5001, context });
+    assert.equal(burn.transaction.status, "review");
+    await show(page, x.baseUrl, "risk");
+    const row = page.locator("table[data-table='reviews'] tbody tr", { hasText: burn.transaction.id });
+    await row.waitFor({ timeout: WAIT });
+    await row.getByRole("button", { name: "Reject" }).click();
+    await confirm(page, "Reject");
+    await page
+      .locator("table[data-table='reviews'] tbody tr", { hasText: burn.transaction.id })
+      .waitFor({ state: "detached", timeout: WAIT });
+    assert.equal((await brew.transaction(burn.transaction.id)).transaction.status, "voided");
+    assert.equal((await brew.balance(ref)).points.available, before);
+  });
+
   it("finds a member by partner and ref, shows its balance and links, and books an adjustment with a reason", async () => {
     const { page } = admin;
     await show(page, x.baseUrl, "members");
