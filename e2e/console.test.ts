@@ -288,7 +288,7 @@ describe("the operator console in Chromium", { skip: chromiumMissing() }, () => 
     await screenshot(page, "settlement");
   });
 
-  it("pays out what the close left due, and rejects a review (its reserved points go back)", async () => {
+  it("pays out what the close left due, rejects a review (its reserved points go back), filters risk events by member and finds the member by id", async () => {
     // The close above split brew-coffee's receivable; what it could not set off is due to it.
     const due = (await x.operator("GET", "/partners/brew-coffee")).json.partner.payout_due;
     assert.ok(Number(due.value.replace(".", "")) > 0, `something is due to brew-coffee: ${due.value}`);
@@ -321,6 +321,34 @@ describe("the operator console in Chromium", { skip: chromiumMissing() }, () => 
       .waitFor({ state: "detached", timeout: WAIT });
     assert.equal((await brew.transaction(burn.transaction.id)).transaction.status, "voided");
     assert.equal((await brew.balance(ref)).points.available, before);
+
+    // The risk events of that member, filtered as the API filters them; then the member by id.
+    const memberId = burn.transaction.member_id;
+    const filters = page.getByRole("form", { name: "Filter risk events" });
+    await filters.locator("[name='member_id']").fill(memberId);
+    await filters.getByRole("button", { name: "Filter" }).click();
+    const events = (await x.operator("GET", `/risk-events?member_id=${memberId}&limit=20`)).json.data;
+    assert.ok(events.length > 0, "the review left a risk event");
+    const shown = page.locator("table[data-table='risk-events'] tbody tr");
+    // Every row shown is that member's (its ref in the Member column), as many as the API lists.
+    // (A string, evaluated in the page: this file is typed for Node.)
+    await page.waitForFunction(
+      `(() => { const rows = [...document.querySelectorAll("table[data-table='risk-events'] tbody tr")];
+        return rows.length === ${events.length} && rows.every((r) => r.cells[5]?.textContent.trim() === ${JSON.stringify(ref)}); })()`,
+      undefined,
+      { timeout: WAIT },
+    );
+    assert.deepEqual(
+      (await shown.allInnerTexts()).map((r) => r.split("\t")[1]?.trim()),
+      events.map((e: any) => e.rule_id),
+    );
+    await show(page, x.baseUrl, "members");
+    const byId = page.getByRole("form", { name: "Find member by id" });
+    await byId.locator("[name='member_id']").fill(memberId);
+    await byId.getByRole("button", { name: "Find" }).click();
+    const found = page.locator(`dl.facts[data-member='${memberId}'] [data-field='available']`);
+    await found.waitFor({ timeout: WAIT });
+    assert.equal(((await found.textContent()) ?? "").trim(), String(before));
   });
 
   it("finds a member by partner and ref, shows its balance and links, and books an adjustment with a reason", async () => {

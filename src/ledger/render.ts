@@ -92,11 +92,14 @@ export function balanceRow(member: Sql, now: number): Sql {
   const held = sql`((SELECT COALESCE(SUM(points), 0) FROM transactions
       WHERE member_id = ${member} AND status = 'held' AND expires_at > ${now})
     + (SELECT COALESCE(SUM(points), 0) FROM transactions WHERE member_id = ${member} AND status = 'review' AND type = 'burn'))`;
-  return sql`(SELECT m.lot_points - u.lapsed - u.waiting + ${expiredHoldReservations(member, now)} - m.debt_points AS available,
+  // The member row is read once, under an alias no caller uses: callers pass correlated SQL
+  // such as `m.id`, which an inner `m` would capture.
+  return sql`(SELECT balance_member.lot_points - u.lapsed - u.waiting + ${expiredHoldReservations(member, now)}
+          - balance_member.debt_points AS available,
         u.waiting + (SELECT COALESCE(SUM(points), 0) FROM transactions
           WHERE member_id = ${member} AND status = 'review' AND type = 'earn') AS pending,
         ${held} AS held
-      FROM members m, ${unspendableLots(member, now)} u WHERE m.id = ${member})`;
+      FROM (SELECT lot_points, debt_points FROM members WHERE id = ${member}) balance_member, ${unspendableLots(member, now)} u)`;
 }
 
 /** Value of points at the calling partner: value_per_point as units × 10^-scale. */

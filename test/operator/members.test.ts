@@ -13,6 +13,9 @@ describe("GET /admin/v1/members", () => {
   it("finds a member by id and by partner + member_ref, with links, balance and full activity", async () => {
     const a = await partnerWithCard();
     const b = await partnerWithCard();
+    // Another member first, with another balance: each lookup must show its own member's.
+    const other = await enrol(a);
+    expectOk(await earn(a, other.ref, 7), 201);
     const { ref, memberId } = await enrol(a);
     const refAtB = await link(a, ref, b);
     expectOk(await earn(a, ref, 40), 201);
@@ -32,6 +35,10 @@ describe("GET /admin/v1/members", () => {
     const byRef = await operator("GET", `/members?partner_id=${b.id}&member_ref=${refAtB}`);
     expect(byRef.status, byRef.text).toBe(200);
     expect(byRef.body.member.id).toBe(memberId);
+    expect(byRef.body.balance.points).toEqual(partnerSees.points);
+    const otherView = await operator("GET", `/members/${other.memberId}`);
+    expect(otherView.body.balance.points).toEqual((await balance(a, other.ref)).points);
+    expect(otherView.body.balance.points.available).toBe(7);
 
     const page1 = await operator("GET", `/members/${memberId}/activity?limit=1`);
     expect(page1.status, page1.text).toBe(200);
