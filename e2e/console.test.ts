@@ -28,6 +28,33 @@ const client = (partnerId: string) =>
   new PartnerClient({ baseUrl: x.baseUrl, credentials: partnerCredentials(config, partnerId) });
 const text = async (page: Page, selector: string) => ((await page.locator(selector).first().textContent()) ?? "").trim();
 
+/**
+ * A fresh brew-coffee member's burn that the demo rule new-member-large-burn sends to review (a
+ * new member's burn over 5000 points), with the member's available points before it.
+ */
+async function burnInReview(tag: string, ip: string) {
+  const brew = client("brew-coffee");
+  const ref = `console-e2e-${tag}-${Date.now()}`;
+  const context = { ip, device_id: `console-e2e-${tag}` };
+  await brew.enrol(ref, { context });
+  await brew.earn({ member_ref: ref, amount: { value: "6000.00", unit: "CNY" }, context });
+  const before = (await brew.balance(ref)).points.available;
+  const burn = await brew.burn({ member_ref: ref, points: 5001, context });
+  assert.equal(burn.transaction.status, "review");
+  return { brew, ref, before, burn: burn.transaction };
+}
+
+/** Decides a review from the Risk screen's queue, confirmed, and waits until it left the queue. */
+async function decideReview(page: Page, txnId: string, verb: "Approve" | "Reject", shot?: string): Promise<void> {
+  await show(page, x.baseUrl, "risk");
+  const queued = () => page.locator("table[data-table='reviews'] tbody tr", { hasText: txnId });
+  await queued().waitFor({ timeout: WAIT });
+  if (shot) await screenshot(page, shot);
+  await queued().getByRole("button", { name: verb }).click();
+  await confirm(page, verb);
+  await queued().waitFor({ state: "detached", timeout: WAIT });
+}
+
 before(async () => {
   devDir = await scratchDir();
   x = Exchange.start(devDir, await freePort());
@@ -221,25 +248,9 @@ describe("the operator console in Chromium", { skip: chromiumMissing() }, () => 
   });
 
   it("approves a review made through the partner API", async () => {
-    const brew = client("brew-coffee");
-    const ref = `console-e2e-${Date.now()}`;
-    const context = { ip: "203.0.113.9", device_id: "console-e2e" };
-    await brew.enrol(ref, { context });
-    await brew.earn({ member_ref: ref, amount: { value: "6000.00", unit: "CNY" }, context });
-    // The demo rule new-member-large-burn: a new member's burn over 5000 points waits for review.
-    const burn = await brew.burn({ member_ref: ref, points: 5001, context });
-    assert.equal(burn.transaction.status, "review");
-    const { page } = admin;
-    await show(page, x.baseUrl, "risk");
-    const row = page.locator("table[data-table='reviews'] tbody tr", { hasText: burn.transaction.id });
-    await row.waitFor({ timeout: WAIT });
-    await screenshot(page, "risk");
-    await row.getByRole("button", { name: "Approve" }).click();
-    await confirm(page, "Approve");
-    await page
-      .locator("table[data-table='reviews'] tbody tr", { hasText: burn.transaction.id })
-      .waitFor({ state: "detached", timeout: WAIT });
-    assert.equal((await brew.transaction(burn.transaction.id)).transaction.status, "posted");
+    const { brew, burn } = await burnInReview("approve", "203.0.113.9");
+    await decideReview(admin.page, burn.id, "Approve", "risk");
+    assert.equal((await brew.transaction(burn.id)).transaction.status, "posted");
   });
 
   it("closes a period off-cycle with a confirmation, opens its report with the matrix, verifies it and downloads the CSV", async () => {
@@ -303,27 +314,13 @@ describe("the operator console in Chromium", { skip: chromiumMissing() }, () => 
     const after = (await x.operator("GET", "/partners/brew-coffee")).json.partner.payout_due;
     assert.equal(Number(after.value.replace(".", "")), 0, `nothing due after paying ${due.value}: ${after.value}`);
 
-    const brew = client("brew-coffee");
-    const ref = `console-e2e-reject-${Date.now()}`;
-    const context = { ip: "203.0.113.10", device_id: "console-e2e-reject" };
-    await brew.enrol(ref, { context });
-    await brew.earn({ member_ref: ref, amount: { value: "6000.00", unit: "CNY" }, context });
-    const before = (await brew.balance(ref)).points.available;
-    const burn = await brew.burn({ member_ref: ref, points: 5001, context });
-    assert.equal(burn.transaction.status, "review");
-    await show(page, x.baseUrl, "risk");
-    const row = page.locator("table[data-table='reviews'] tbody tr", { hasText: burn.transaction.id });
-    await row.waitFor({ timeout: WAIT });
-    await row.getByRole("button", { name: "Reject" }).click();
-    await confirm(page, "Reject");
-    await page
-      .locator("table[data-table='reviews'] tbody tr", { hasText: burn.transaction.id })
-      .waitFor({ state: "detached", timeout: WAIT });
-    assert.equal((await brew.transaction(burn.transaction.id)).transaction.status, "voided");
+    const { brew, ref, before, burn } = await burnInReview("reject", "203.0.113.10");
+    await decideReview(page, burn.id, "Reject");
+    assert.equal((await brew.transaction(burn.id)).transaction.status, "voided");
     assert.equal((await brew.balance(ref)).points.available, before);
 
     // The risk events of that member, filtered as the API filters them; then the member by id.
-    const memberId = burn.transaction.member_id;
+    const memberId = burn.member_id;
     const filters = page.getByRole("form", { name: "Filter risk events" });
     await filters.locator("[name='member_id']").fill(memberId);
     await filters.getByRole("button", { name: "Filter" }).click();
