@@ -270,16 +270,17 @@ export function renderRisk(risk: RiskRows[], error?: string): string[] {
 /** Each statement's mean rows over an operation's samples (BENCH_EXPLAIN=1), in batch order. */
 export function renderExplain(at: OpsAtSize | undefined): string[] {
   if (!at?.ops.some((o) => o.samples.some((s) => s.explain))) return [];
-  const out = ["", `per statement (BENCH_EXPLAIN=1), mean rows over the operations @${int(at.transactions)}, in batch order:`];
+  const out = ["", `per statement (BENCH_EXPLAIN=1), mean rows and SQL ms over the operations @${int(at.transactions)}, in batch order:`];
   for (const o of at.ops) {
-    const byStatement = new Map<string, { sql: string; read: number; written: number; n: number }>();
+    const byStatement = new Map<string, { sql: string; read: number; written: number; ms: number; n: number }>();
     for (const s of o.samples) {
       s.explain?.forEach((call, ci) => {
         call.statements.forEach((st, si) => {
           const key = `${ci + 1}.${String(si + 1).padStart(2, "0")}`;
-          const e = byStatement.get(key) ?? { sql: st.sql, read: 0, written: 0, n: 0 };
+          const e = byStatement.get(key) ?? { sql: st.sql, read: 0, written: 0, ms: 0, n: 0 };
           e.read += st.read;
           e.written += st.written;
+          e.ms += st.ms;
           e.n++;
           byStatement.set(key, e);
         });
@@ -289,11 +290,11 @@ export function renderExplain(at: OpsAtSize | undefined): string[] {
     out.push("", `${OP_NAMES[o.kind]} (n=${o.samples.length}):`);
     out.push(
       ...table(
-        ["call.stmt", "read", "written", "statement"],
+        ["call.stmt", "read", "written", "SQL ms", "statement"],
         [...byStatement.entries()]
           .sort(([a], [b]) => a.localeCompare(b))
-          .map(([key, e]) => [key, rows1(e.read / n), rows1(e.written / n), e.sql]),
-        new Set([1, 2]),
+          .map(([key, e]) => [key, rows1(e.read / n), rows1(e.written / n), (e.ms / n).toFixed(3), e.sql]),
+        new Set([1, 2, 3]),
       ),
     );
   }

@@ -1,4 +1,4 @@
-import { raw, type Sql, sql } from "./sql-template";
+import { MAX_PARAMS, raw, type Sql, sql } from "./sql-template";
 
 /**
  * Guards inside an atomic D1 batch. D1 has no interactive transactions, so a batch carries its
@@ -69,15 +69,58 @@ export const GUARD_MESSAGES: Record<AnsweredGuard, string> = {
 
 const GUARD_CODE_SET: ReadonlySet<string> = new Set<string>(GUARD_CODES);
 
+type GuardCase = readonly [GuardCode, Sql];
+const CASES = Symbol("guard cases");
+/** A guard statement that knows its cases, so that adjacent guards can share one statement. */
+type GuardSql = Sql & { readonly [CASES]: readonly GuardCase[] };
+
+function casesOf(statement: Sql): readonly GuardCase[] | undefined {
+  return (statement as Partial<GuardSql>)[CASES];
+}
+
 /** `INSERT INTO guard` when `violation` (a SQL boolean) holds; aborts the batch. */
 export function guard(code: GuardCode, violation: Sql): Sql {
-  return sql`INSERT INTO guard (name) SELECT ${raw(`'${code}'`)} WHERE ${violation}`;
+  return firstGuard([[code, violation]]);
 }
 
 /** One guard that names the first of several violations (`[code, violation]` in order), or none. */
-export function firstGuard(cases: readonly (readonly [GuardCode, Sql])[]): Sql {
-  const whens = cases.map(([code, violation]) => sql`WHEN ${violation} THEN ${raw(`'${code}'`)}`);
-  return sql`INSERT INTO guard (name) SELECT name FROM (SELECT CASE ${joinWhens(whens)} END AS name) WHERE name IS NOT NULL`;
+export function firstGuard(cases: readonly GuardCase[]): Sql {
+  const statement =
+    cases.length === 1
+      ? sql`INSERT INTO guard (name) SELECT ${raw(`'${cases[0]?.[0]}'`)} WHERE ${cases[0]?.[1] ?? raw("0")}`
+      : sql`INSERT INTO guard (name) SELECT name FROM (SELECT CASE ${joinWhens(
+          cases.map(([code, violation]) => sql`WHEN ${violation} THEN ${raw(`'${code}'`)}`),
+        )} END AS name) WHERE name IS NOT NULL`;
+  return Object.freeze({ ...statement, [CASES]: cases });
+}
+
+/**
+ * Adjacent guards as one statement each run (within D1's bind limit): the CASE takes the first
+ * violation in order, which is the answer the separate statements gave, and nothing ran between
+ * them. Fewer statements is less work for D1 per batch (each one is parsed and planned).
+ */
+export function mergeGuards(statements: readonly Sql[]): Sql[] {
+  const out: Sql[] = [];
+  let run: GuardCase[] = [];
+  let params = 0;
+  const flush = () => {
+    if (run.length > 0) out.push(firstGuard(run));
+    run = [];
+    params = 0;
+  };
+  for (const statement of statements) {
+    const cases = casesOf(statement);
+    if (!cases) {
+      flush();
+      out.push(statement);
+      continue;
+    }
+    if (params + statement.params.length > MAX_PARAMS) flush();
+    run.push(...cases);
+    params += statement.params.length;
+  }
+  flush();
+  return out;
 }
 
 function joinWhens(parts: Sql[]): Sql {

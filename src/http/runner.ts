@@ -8,7 +8,14 @@ import {
   forgetCatalogue,
   StaleCatalogue,
 } from "../catalogue/catalogue";
-import { type AnsweredGuard, GUARD_MESSAGES, type GuardCode, guardViolated, isInternalGuard } from "../db/guard";
+import {
+  type AnsweredGuard,
+  GUARD_MESSAGES,
+  type GuardCode,
+  guardViolated,
+  isInternalGuard,
+  mergeGuards,
+} from "../db/guard";
 import { runBatch, type Sql, sql } from "../db/sql-template";
 import type { AppEnv } from "./context";
 import { ApiError, isStoredOutcome } from "./errors";
@@ -85,6 +92,17 @@ function takeAdmission(c: Context<AppEnv>): Sql[] {
   return admission && !admission.done ? admissionStatements(admission) : [];
 }
 
+/**
+ * A request's batch: its admission guard merged with the guards that open `statements` (one
+ * statement, the same first answer), then the `jti` recorded, then the rest, adjacent guards
+ * merged too. Only for batches whose results are read from the end (the stored response).
+ */
+function batchOf(c: Context<AppEnv>, statements: Sql[]): Sql[] {
+  const [admissionGuard, recordJti] = takeAdmission(c);
+  const merged = mergeGuards(admissionGuard ? [admissionGuard, ...statements] : statements);
+  return recordJti ? [...merged.slice(0, 1), recordJti, ...merged.slice(1)] : merged;
+}
+
 function admitted(c: Context<AppEnv>): void {
   const admission = c.get("admission");
   if (admission) c.set("admission", { ...admission, done: true });
@@ -135,7 +153,8 @@ export async function runWrite(
       continue;
     }
     try {
-      const results = await runBatch(db, [...takeAdmission(c), catalogueGuard(cat.version), ...p.statements]);
+      // The command's own statements stay as they are: its answer reads their results by position.
+      const results = await runBatch(db, [...batchOf(c, [catalogueGuard(cat.version)]), ...p.statements]);
       admitted(c);
       return p.answer(results);
     } catch (error) {
@@ -242,7 +261,7 @@ async function decide(
       return outcome;
     }
     try {
-      const results = await runBatch(db, [...takeAdmission(c), ...frame(p, cat)]);
+      const results = await runBatch(db, batchOf(c, frame(p, cat)));
       admitted(c);
       const row = results[results.length - 1]?.results?.[0] as
         | { response_status: number; response_body: string; format: number | null }
@@ -302,10 +321,7 @@ async function stored(
   const body = errorBodySql(error, c.get("requestId"), typeof message === "object" ? message : undefined);
   try {
     const results = await runBatch(db, [
-      ...takeAdmission(c),
-      catalogueGuard(cat.version),
-      ...before,
-      ...extra,
+      ...batchOf(c, [catalogueGuard(cat.version), ...before, ...extra]),
       storeOutcome(key, error.status, body, now),
       readRecord(key),
     ]);

@@ -1,5 +1,5 @@
 import { type Sql, sql } from "../db/sql-template";
-import { fundingCreditStatements, fundingStatements } from "./funding";
+import { debtRepaidCredit, fundingStatements } from "./funding";
 import { moved, repayDebt } from "./lots";
 import { insertTransaction, type NewTransaction, notInReview } from "./transactions";
 import { account, transfersStatement } from "./transfers";
@@ -42,8 +42,8 @@ export function earnEffects(plan: EarnPlan): Sql[] {
              ${txn.availableAt ?? now}, ${plan.lotExpiresAt}, ${now}
         FROM transactions t WHERE t.id = ${txn.id} AND t.status <> 'review'`,
     ...repayDebt(txn.id, now, txn.member, "earned_lot"),
-    // Repaid debt is credited to the debt's issuer as it is repaid.
-    ...fundingCreditStatements(txn.id, now),
+    // Repaid debt is credited to the debt's issuer as it is repaid (an earn takes nothing back).
+    debtRepaidCredit(txn.id, now),
     transfersStatement(
       txn.id,
       now,

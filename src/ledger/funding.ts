@@ -56,18 +56,29 @@ export function fundingCreditSet(amount: Sql): Sql {
  * partners it credits (none, usually: an earn without debt to repay).
  */
 export function fundingCreditStatements(txnId: string, now: number): Sql[] {
-  const credit = (sum: Sql, partners: Sql) =>
-    sql`UPDATE partners SET ${fundingCreditSet(sum)}, updated_at = ${now} WHERE id IN (${partners})`;
-  return [
-    credit(
-      sql`(SELECT COALESCE(SUM(mv.points * mv.issue_price_micros), 0) FROM lot_movements mv
-            WHERE mv.txn_id = ${txnId} AND mv.kind IN ('take_back', 'unexpire') AND mv.issuer_id = partners.id)`,
-      sql`SELECT issuer_id FROM lot_movements WHERE txn_id = ${txnId} AND kind IN ('take_back', 'unexpire')`,
-    ),
-    credit(
-      sql`(SELECT COALESCE(SUM(dr.points * d.issue_price_micros), 0) FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id
-            WHERE dr.txn_id = ${txnId} AND d.issuer_id = partners.id)`,
-      sql`SELECT d.issuer_id FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id WHERE dr.txn_id = ${txnId}`,
-    ),
-  ];
+  return [takenBackCredit(txnId, now), debtRepaidCredit(txnId, now)];
+}
+
+function credit(sum: Sql, partners: Sql, now: number): Sql {
+  return sql`UPDATE partners SET ${fundingCreditSet(sum)}, updated_at = ${now} WHERE id IN (${partners})`;
+}
+
+/** Points taken back from lots (a reversal's take_back, an expiry undone), at the lots' issue price. */
+function takenBackCredit(txnId: string, now: number): Sql {
+  return credit(
+    sql`(SELECT COALESCE(SUM(mv.points * mv.issue_price_micros), 0) FROM lot_movements mv
+          WHERE mv.txn_id = ${txnId} AND mv.kind IN ('take_back', 'unexpire') AND mv.issuer_id = partners.id)`,
+    sql`SELECT issuer_id FROM lot_movements WHERE txn_id = ${txnId} AND kind IN ('take_back', 'unexpire')`,
+    now,
+  );
+}
+
+/** Debt repaid by the transaction, at each debt's price (an earn's only credit: it takes nothing back). */
+export function debtRepaidCredit(txnId: string, now: number): Sql {
+  return credit(
+    sql`(SELECT COALESCE(SUM(dr.points * d.issue_price_micros), 0) FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id
+          WHERE dr.txn_id = ${txnId} AND d.issuer_id = partners.id)`,
+    sql`SELECT d.issuer_id FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id WHERE dr.txn_id = ${txnId}`,
+    now,
+  );
 }
