@@ -270,7 +270,10 @@ export function renderRisk(risk: RiskRows[], error?: string): string[] {
 /** Each statement's mean rows over an operation's samples (BENCH_EXPLAIN=1), in batch order. */
 export function renderExplain(at: OpsAtSize | undefined): string[] {
   if (!at?.ops.some((o) => o.samples.some((s) => s.explain))) return [];
-  const out = ["", `per statement (BENCH_EXPLAIN=1), mean rows and SQL ms over the operations @${int(at.transactions)}, in batch order:`];
+  const out = [
+    "",
+    `per statement (BENCH_EXPLAIN=1), mean rows and SQL ms over the operations @${int(at.transactions)}, in batch order:`,
+  ];
   for (const o of at.ops) {
     const byStatement = new Map<string, { sql: string; read: number; written: number; ms: number; n: number }>();
     for (const s of o.samples) {

@@ -8,14 +8,7 @@ import {
   forgetCatalogue,
   StaleCatalogue,
 } from "../catalogue/catalogue";
-import {
-  type AnsweredGuard,
-  GUARD_MESSAGES,
-  type GuardCode,
-  guardViolated,
-  isInternalGuard,
-  mergeGuards,
-} from "../db/guard";
+import { type AnsweredGuard, GUARD_MESSAGES, type GuardCode, guardViolated, isInternalGuard, mergeGuards } from "../db/guard";
 import { runBatch, type Sql, sql } from "../db/sql-template";
 import type { AppEnv } from "./context";
 import { ApiError, isStoredOutcome } from "./errors";
