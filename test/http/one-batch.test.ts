@@ -14,6 +14,8 @@ import { CONTEXT, DEFAULT_CARD, enrol, expectOk, link, newRef, partnerWithCard }
  */
 
 let calls = 0;
+/** The SQL of the last batch sent. */
+let lastBatch: string[] = [];
 
 function counting(db: D1Database): D1Database {
   const statement = (s: D1PreparedStatement): D1PreparedStatement =>
@@ -38,6 +40,7 @@ function counting(db: D1Database): D1Database {
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) => {
           calls++;
+          lastBatch = statements.map((s) => String((s as unknown as { statement: string }).statement));
           return target.batch(statements);
         };
       }
@@ -133,6 +136,25 @@ describe("one D1 round trip per request on the happy path", () => {
     );
     expect([burnReversal.result.status, burnReversal.calls]).toEqual([201, 1]);
     await checkInvariants();
+  });
+
+  it("an earn's batch opens with one guard statement (key, partner, jti, catalogue, key, member), then the jti", async () => {
+    const earn = await roundTrips(() => client.post("/v1/earn", { member_ref: ref, points: 5, context: CONTEXT }));
+    expect([earn.result.status, earn.calls]).toEqual([201, 1]);
+    const [opening, second] = lastBatch;
+    for (const code of [
+      "unknown_key",
+      "partner_suspended",
+      "replayed_request",
+      "catalogue_stale",
+      "idempotency_key_exists",
+      "member_not_found",
+    ]) {
+      expect(opening, code).toContain(`'${code}'`);
+    }
+    expect(second).toMatch(/^INSERT INTO request_nonces/);
+    // The transaction, the funding guard and draw, the lot, debt repayment (2), its credit, the transfers, the record.
+    expect(lastBatch).toHaveLength(11);
   });
 
   it("enrolment, link code: one each", async () => {
