@@ -60,7 +60,9 @@ export async function api<T = unknown>(
     error.message ?? `HTTP ${response.status}`,
     error.param,
   );
-  if (response.status === 401) {
+  // Only the session that sent the request is signed out: a late 401 for a token the tab has
+  // already left (signed out, or replaced by a new sign-in) changes nothing.
+  if (response.status === 401 && session()?.token === s.token) {
     signOut();
     onSignedOut(`Signed out: ${failure.message}`);
   }

@@ -102,6 +102,8 @@ export function render(): void {
 }
 
 whenSignedOut((why) => {
+  // A request still running when the tab signed out keeps the sign-in screen's first notice.
+  if (document.querySelector("form.sign-in")) return;
   signedOutWhy = why;
   render();
 });

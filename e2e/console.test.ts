@@ -459,4 +459,35 @@ describe("the operator console in Chromium", { skip: chromiumMissing() }, () => 
     await page.getByRole("form", { name: "Sign in" }).locator(".notice", { hasText: "expired" }).waitFor({ timeout: WAIT });
     assert.doesNotMatch(page.url(), /token=/);
   });
+
+  it("keeps a new sign-in when a request of the token before it answers 401 late", async () => {
+    const { page, errors } = await openPage(browser);
+    const first = await mintOperatorToken(config.operator, { sub: "first", scope: "admin" });
+    const second = await mintOperatorToken(config.operator, { sub: "second", scope: "admin" });
+    // Every answer to the first token is held, then refused after the second has signed in.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = 0;
+    await page.route("**/admin/v1/**", async (route) => {
+      if (route.request().headers().authorization !== `Bearer ${first}`) return route.continue();
+      held++;
+      await released;
+      const error = { type: "authentication_error", code: "operator_token_invalid", message: "held, then refused" };
+      return route.fulfill({ status: 401, contentType: "application/json", body: JSON.stringify({ error }) });
+    });
+    await page.goto(`${x.baseUrl}/console#token=${first}`);
+    for (let i = 0; held === 0 && i < 100; i++) await sleep(100);
+    assert.ok(held > 0, "the first token's screen made a request");
+    await page.goto(`${x.baseUrl}/console#token=${second}`);
+    await page.locator("main#screen .loading").waitFor({ state: "detached", timeout: WAIT });
+    const late = page.waitForResponse((r) => r.status() === 401, { timeout: WAIT });
+    release();
+    await late;
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 200)));
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("coalition-operator-token")), second);
+    assert.equal(await page.locator("form.sign-in").count(), 0);
+    assert.deepEqual(errors, []);
+  });
 });
