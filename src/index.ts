@@ -28,6 +28,7 @@ import { seedRoutes } from "./operator/seeds";
 import { settlementCloseRoutes } from "./operator/settlement-close";
 import { settlementConfigRoutes } from "./operator/settlement-config";
 import { settlementReportRoutes } from "./operator/settlements";
+import { shardRoutes } from "./operator/shards";
 import { activityRoutes } from "./partner-api/activity";
 import { balanceRoutes } from "./partner-api/balance";
 import { burnRoutes } from "./partner-api/burns";
@@ -83,6 +84,7 @@ export const routes: AppRoutes = {
     settlementReportRoutes,
     settlementConfigRoutes,
     metricsRoutes,
+    shardRoutes,
     seedRoutes,
     seedRecordRoutes,
     seedForgetRoutes,

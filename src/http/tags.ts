@@ -1,7 +1,7 @@
 /**
  * The OpenAPI document's tags: the partner API and the operator API grouped as their contracts'
  * sections are (partner-api.md §2, §4, §5, §7; operator-api.md "Partners and keys", "Rates",
- * "Risk rules", "Adjustments", "Settlement"), plus the operator's additions (audit, seeds).
+ * "Risk rules", "Adjustments", "Settlement"), plus the operator's additions (audit, shards, seeds).
  * Each route names its tag from here; the document lists them, in this order, with these words.
  */
 const PARTNER_AUTH = "Signed requests: a `Coalition-Signature` header (CoalitionSignature), partner-api.md §2.";
@@ -54,6 +54,10 @@ export const TAGS = {
   operatorAudit: {
     name: "Operator · Audit",
     description: `Every change the operator made, with its sub (operator-api.md "Authentication"). ${OPERATOR_AUTH}`,
+  },
+  operatorShards: {
+    name: "Operator · Shards",
+    description: `The ledger's databases: each shard's buckets, members, transactions, size and reachability (docs/design/shards.md, an addition to operator-api.md). ${OPERATOR_AUTH}`,
   },
   operatorSeeds: {
     name: "Operator · Seeds",

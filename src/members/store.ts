@@ -5,7 +5,6 @@
  */
 
 import { firstGuard } from "../db/guard";
-import { newId } from "../db/ids";
 import { first, runBatch, type Sql, sql } from "../db/sql-template";
 import { transactionObject, transactionSummary } from "../ledger/render";
 
@@ -59,16 +58,20 @@ export interface EnrolmentContext {
   deviceId?: string;
 }
 
-export interface EnrolmentRequest {
+interface EnrolmentBase {
   partnerId: string;
   memberRef: string;
-  /** Normalized (normalizeLinkCode); absent: enrol a new member. */
-  linkCode?: string;
-  /** The id a new member gets (default: a fresh one); the risk rules on enrolment count it. */
-  newMemberId?: string;
   context: EnrolmentContext;
   now: number;
 }
+
+/**
+ * Without a link code, a new member: its id is minted beforehand by newMemberId (src/shards/
+ * buckets.ts; async, it hashes), so it names the bucket of (partner, member_ref) and the risk
+ * rules on enrolment count it. With one (normalized, normalizeLinkCode): a link to the code's member.
+ */
+export type EnrolmentRequest = EnrolmentBase &
+  ({ linkCode?: undefined; newMemberId: string } | { linkCode: string; newMemberId?: undefined });
 
 export interface EnrolledMember {
   memberId: string;
@@ -124,8 +127,8 @@ export function enrolmentBatch(req: EnrolmentRequest): EnrolmentBatch {
       };
     };
 
-  if (linkCode === undefined) {
-    const memberId = req.newMemberId ?? newId("mbr");
+  if (req.linkCode === undefined) {
+    const memberId = req.newMemberId;
     const statements = [
       sql`INSERT INTO members (id, created_at, created_by) SELECT ${memberId}, ${now}, ${partnerId} WHERE NOT ${linkExists}`,
       sql`INSERT INTO member_links (partner_id, member_ref, member_id, created_at)

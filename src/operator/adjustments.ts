@@ -40,7 +40,7 @@ export const adjustmentRoutes: RouteModule = (r) => {
             .string()
             .min(1)
             .max(64)
-            .openapi({ param: { name: "member_id", in: "path" }, example: "mbr_0123456789abcdefghjkmnpqrstv" }),
+            .openapi({ param: { name: "member_id", in: "path" }, example: "mbr_301_0123456789abcdef" }),
         }),
         body: jsonBody(AdjustmentBody),
       },

@@ -23,7 +23,7 @@ const MemberId = z
   .string()
   .min(1)
   .max(64)
-  .openapi({ param: { name: "member_id", in: "path" }, example: "mbr_0123456789abcdefghjkmnpqrstv" });
+  .openapi({ param: { name: "member_id", in: "path" }, example: "mbr_301_0123456789abcdef" });
 
 const MemberView = z
   .object({

@@ -5,8 +5,9 @@ import { runWrite } from "../http/runner";
 import { errorResponses, jsonBody, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
 import { MemberRefParams, RequestContextSchema } from "../members/schemas";
-import { normalizeLinkCode } from "../members/store";
+import { type EnrolmentRequest, normalizeLinkCode } from "../members/store";
 import { planEnrolment } from "../risk/enrol";
+import { newMemberId } from "../shards/buckets";
 
 const EnrolBody = z
   .strictObject({
@@ -18,7 +19,7 @@ const EnrolBody = z
 export const MemberSchema = z
   .object({
     member: z.object({
-      id: z.string().openapi({ example: "mbr_0123456789abcdefghjkmnpqrstv" }),
+      id: z.string().openapi({ example: "mbr_301_0123456789abcdef" }),
       member_ref: z.string(),
       created_at: z.string().openapi({ description: "When the coalition member was created" }),
       linked_at: z.string().openapi({ description: "When this partner's member_ref was linked" }),
@@ -51,16 +52,22 @@ export const enrolRoutes: RouteModule = (r) => {
         ),
       },
     }),
-    (c) => {
+    async (c) => {
       const { member_ref } = c.req.valid("param");
       const body = c.req.valid("json");
-      const request = {
-        partnerId: c.get("partner").id,
+      const partnerId = c.get("partner").id;
+      const base = {
+        partnerId,
         memberRef: member_ref,
-        linkCode: body.link_code === undefined ? undefined : normalizeLinkCode(body.link_code),
         context: { ip: body.context.ip, deviceId: body.context.device_id },
         now: c.get("now"),
       };
+      // A new member's id names the bucket of (partner, member_ref) for good (docs/design/shards.md);
+      // minted once here, so a retry on a stale catalogue keeps it. Unused when the link exists.
+      const request: EnrolmentRequest =
+        body.link_code === undefined
+          ? { ...base, newMemberId: await newMemberId(partnerId, member_ref) }
+          : { ...base, linkCode: normalizeLinkCode(body.link_code) };
       return runWrite(c, (ctx) => {
         const plan = planEnrolment(request, c.get("requestId"), ctx);
         return {

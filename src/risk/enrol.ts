@@ -1,4 +1,3 @@
-import { newId } from "../db/ids";
 import { type Sql, sql } from "../db/sql-template";
 import type { ApiError } from "../http/errors";
 import type { CommandContext } from "../http/runner";
@@ -24,7 +23,7 @@ export interface EnrolmentPlan {
 }
 
 export function planEnrolment(req: EnrolmentRequest, requestId: string, { catalogue }: CommandContext): EnrolmentPlan {
-  const newMemberId = req.linkCode === undefined ? (req.newMemberId ?? newId("mbr")) : undefined;
+  const newMemberId = req.linkCode === undefined ? req.newMemberId : undefined;
   const riskReq: RiskRequest = {
     kind: "enroll",
     partnerId: req.partnerId,
@@ -48,7 +47,7 @@ export function planEnrolment(req: EnrolmentRequest, requestId: string, { catalo
     member = sql`(SELECT member_id FROM link_codes WHERE code = ${code})`;
   }
   const plan = planRisk(catalogue.rules, riskReq, { member, onlyIf });
-  const batch = enrolmentBatch(newMemberId === undefined ? req : { ...req, newMemberId });
+  const batch = enrolmentBatch(req);
   return {
     statements: [...plan.before, ...batch.statements],
     outcome: batch.outcome,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ApiResult } from "../../packages/partner-sdk/src/index";
 import { isIpAddress } from "../../src/members/schemas";
 import { enrolMember, resolveMember } from "../../src/members/store";
+import { newMemberId } from "../../src/shards/buckets";
 import { createPartner, type TestPartner } from "../support/exchange";
 
 interface MemberBody {
@@ -51,7 +52,7 @@ describe("PUT /v1/members/{member_ref}", () => {
     expect(first.status).toBe(201);
     if (!first.ok) throw new Error(first.text);
     const { member } = first.data;
-    expect(member.id).toMatch(/^mbr_[0-9a-z]{16}$/);
+    expect(member.id).toMatch(/^mbr_[0-9a-f]{3}_[0-9a-z]{16}$/);
     expect(member.member_ref).toBe(ref);
     expect(member.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     expect(member.linked_at).toBe(member.created_at);
@@ -83,8 +84,14 @@ describe("PUT /v1/members/{member_ref}", () => {
     const ref = newRef("store-race");
     const now = Date.now();
     const results = await Promise.all(
-      Array.from({ length: 10 }, () =>
-        enrolMember(env.DB, { partnerId: p.id, memberRef: ref, context: { ip: "203.0.113.7" }, now }),
+      Array.from({ length: 10 }, async () =>
+        enrolMember(env.DB, {
+          partnerId: p.id,
+          memberRef: ref,
+          newMemberId: await newMemberId(p.id, ref), // each racer its own candidate id, as over HTTP
+          context: { ip: "203.0.113.7" },
+          now,
+        }),
       ),
     );
     expect(results.filter((r) => r.created)).toHaveLength(1);

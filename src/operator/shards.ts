@@ -1,0 +1,65 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { RouteModule } from "../http/app";
+import { badCursor, decodeCursor } from "../http/pagination";
+import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
+import { tag } from "../http/tags";
+import { shardsOf } from "../shards/registry";
+import { shardStatusPage } from "../shards/status";
+
+/**
+ * Additive to operator-api.md (issue 11, docs/design/shards.md): the ledger's databases, each
+ * with its buckets, members, transactions and size, and whether it answered. A list in the
+ * contract's shape (`data`, `next_cursor`), in shard order (shards have no age to sort by).
+ */
+
+const Figure = (description: string) => z.number().int().nonnegative().nullable().openapi({ description });
+
+const ShardSchema = z
+  .object({
+    id: z.string().openapi({ description: "shard_k, k from 0" }),
+    binding: z.string().openapi({ description: "The worker's binding of the shard's D1 database" }),
+    buckets: z
+      .object({ from: z.number().int(), to: z.number().int(), count: z.number().int() })
+      .openapi({ description: "The member buckets (of 4096) the shard holds: from and to inclusive" }),
+    members: Figure("Members in the shard; null when it is unreachable"),
+    transactions: Figure("Transactions in the shard; null when it is unreachable"),
+    database_bytes: Figure("The size of the shard's database (D1's size_after); null when it is unreachable"),
+    reachable: z.boolean().openapi({ description: "Whether the shard answered (in 5 s)" }),
+  })
+  .openapi("Shard", {
+    example: {
+      id: "shard_0",
+      binding: "DB",
+      buckets: { from: 0, to: 4095, count: 4096 },
+      members: 1200,
+      transactions: 48_000,
+      database_bytes: 25_165_824,
+      reachable: true,
+    },
+  });
+
+export const shardRoutes: RouteModule = (r) => {
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/shards",
+      tags: tag("operatorShards"),
+      summary: "The ledger's shards: buckets, members, transactions, database size, reachability",
+      description:
+        "A shard that fails or does not answer is listed with reachable: false and null figures, never as a 5xx of the whole list.",
+      security: [{ OperatorToken: [] }],
+      request: { query: ListQuery },
+      responses: {
+        200: jsonResponse("Shards, in shard order", listOf(ShardSchema)),
+        ...errorResponses("invalid_param", ...OPERATOR_AUTH_ERRORS),
+      },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const position = decodeCursor(cursor, ["shard"]);
+      const after = position === undefined ? undefined : position.shard;
+      if (after !== undefined && !(typeof after === "number" && Number.isSafeInteger(after))) throw badCursor();
+      return c.json(await shardStatusPage(shardsOf(c.env), { limit, after }), 200);
+    },
+  );
+};
