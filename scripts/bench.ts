@@ -174,6 +174,7 @@ async function main(): Promise<number> {
     const plan: { key: string; scenario: Scenario; risk?: boolean }[] = [
       { key: "noop", scenario: scenarios.bareNoop() },
       { key: "batch", scenario: scenarios.bareBatch() },
+      { key: "write", scenario: scenarios.bareWriteBatch() },
       { key: "whoami", scenario: scenarios.signedWhoami(signer) },
       { key: "balance", scenario: scenarios.balanceRead(signer, pools.earn) },
       { key: "earn", scenario: scenarios.earn(signer, pools.earn, currency) },
@@ -214,6 +215,7 @@ async function main(): Promise<number> {
       if (r && !step.risk) report.scenarios.push(r);
     }
     report.baseline = merged("batch");
+    report.writeBaseline = merged("write");
     if (!riskMissing && !report.risk.error) {
       report.risk.none = merged("earn");
       report.risk.withDefaults = merged("earn-risk");

@@ -38,6 +38,8 @@ export interface BenchReport {
   settings: Settings;
   scenarios: ScenarioResult[];
   baseline?: ScenarioResult;
+  /** The bare batch that commits one row (the issue's goal is against `baseline`, which commits nothing). */
+  writeBaseline?: ScenarioResult;
   ops: { small?: OpsAtSize; large?: OpsAtSize; error?: string };
   paths: { calls?: PathCalls[]; error?: string };
   /** Rows of earns and burns with and without the default risk rules, per ledger size. */
@@ -132,6 +134,15 @@ export function render(report: BenchReport): string {
       `goal (issue 10: >= 0.6x of the bare batch, p99 <= 2x): ${name} ${rate.toFixed(2)}x ${rate >= 0.6 ? "met" : "NOT met"}, ` +
         `p99 ${p99.toFixed(2)}x ${p99 <= 2 ? "met" : "NOT met"}`,
     );
+  }
+
+  const writeBase = report.writeBaseline?.rate ?? 0;
+  const againstWrite = ["earn", "burn (capture: true)"].flatMap((name) => {
+    const r = report.scenarios.find((x) => x.name === name);
+    return r && writeBase > 0 ? [`${name} ${(r.rate / writeBase).toFixed(2)}x`] : [];
+  });
+  if (againstWrite.length > 0) {
+    out.push(`for comparison, against the bare write batch (it commits, as every write must): ${againstWrite.join(", ")}`);
   }
 
   out.push("");

@@ -30,6 +30,10 @@ export function bareBatch(): Scenario {
   return { name: "bare D1 batch, 2 statements", requests: [{ method: "GET", path: "/__bench/batch" }] };
 }
 
+export function bareWriteBatch(): Scenario {
+  return { name: "bare D1 write batch (1 row + a read)", requests: [{ method: "GET", path: "/__bench/write-batch" }] };
+}
+
 export function signedWhoami(signer: SyncSigner): Scenario {
   return {
     name: "signed GET /v1/partner",

@@ -58,6 +58,10 @@ describe("bench worker", () => {
     const batch = await bench(new Request(`${BASE_URL}/__bench/batch`));
     expect(batch.headers.get("D1-Calls")).toBe("1");
     expect(Number(batch.headers.get("D1-Size-After"))).toBeGreaterThan(0);
+    expect(batch.headers.get("D1-Rows-Written")).toBe("0");
+    // The write baseline commits one row (a nonce, already expired) in its one call.
+    const write = await bench(new Request(`${BASE_URL}/__bench/write-batch`));
+    expect([write.status, write.headers.get("D1-Calls"), write.headers.get("D1-Rows-Written")]).toEqual([200, "1", "1"]);
 
     const p = await partnerWithCard();
     const { ref } = await enrol(p);
@@ -84,7 +88,7 @@ describe("bench worker", () => {
   });
 
   it("the production worker serves no bench route and no D1 header", async () => {
-    for (const path of ["/__bench/noop", "/__bench/batch", "/__bench/size", "/__bench/ledger"]) {
+    for (const path of ["/__bench/noop", "/__bench/batch", "/__bench/write-batch", "/__bench/size", "/__bench/ledger"]) {
       const r = await app.fetch(new Request(`${BASE_URL}${path}`), env, ctx);
       expect(r.status).toBe(404);
       expect(r.headers.get("D1-Calls")).toBeNull();

@@ -39,6 +39,21 @@ export const benchRoutes: RouteModule = (r) => {
     return c.json({ ok: true });
   });
 
+  /**
+   * The bare batch that commits: one request nonce (already expired, so the prune job removes
+   * it) and a read. Every write of the exchange pays a commit; the read-only batch above does not.
+   */
+  r.get("/__bench/write-batch", async (c) => {
+    const db = c.env.DB;
+    await db.batch([
+      db
+        .prepare("INSERT INTO request_nonces (gen, partner_id, jti, expires_at) VALUES (0, '__bench', ?, 0)")
+        .bind(crypto.randomUUID()),
+      db.prepare("SELECT 1"),
+    ]);
+    return c.json({ ok: true });
+  });
+
   /** Row counts of the ledger's tables. */
   r.get("/__bench/ledger", async (c) => c.json(await ledgerCounts(c.env.DB)));
 
