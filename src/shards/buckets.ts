@@ -5,7 +5,7 @@
  * buckets, never by rewriting member ids. Pure functions; hashing is Web Crypto's SHA-256,
  * which is async (no hash library needed: every caller is already async).
  */
-import { randomIdPart } from "../db/ids";
+import { ID_ALPHABET, randomIdPart } from "../db/ids";
 
 /** Fixed forever: member ids carry their bucket (3 hex digits), and 4096 divides 2^32 (no modulo bias). */
 export const BUCKETS = 4096;
@@ -40,7 +40,7 @@ function checkBucket(bucket: number): void {
 }
 
 /** `mbr_<bucket, 3 lowercase hex>_<16 symbols of the id alphabet>`; anything else is a legacy id. */
-const MEMBER_ID = /^mbr_([0-9a-f]{3})_[0-9a-hjkmnp-tv-z]{16}$/;
+const MEMBER_ID = new RegExp(`^mbr_([0-9a-f]{3})_[${ID_ALPHABET}]{16}$`);
 
 /** A fresh member id in `bucket`. */
 export function memberIdInBucket(bucket: number): string {
