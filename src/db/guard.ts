@@ -85,9 +85,10 @@ export function guard(code: GuardCode, violation: Sql): Sql {
 
 /** One guard that names the first of several violations (`[code, violation]` in order), or none. */
 export function firstGuard(cases: readonly GuardCase[]): Sql {
+  const [only] = cases;
   const statement =
-    cases.length === 1
-      ? sql`INSERT INTO guard (name) SELECT ${raw(`'${cases[0]?.[0]}'`)} WHERE ${cases[0]?.[1] ?? raw("0")}`
+    cases.length === 1 && only
+      ? sql`INSERT INTO guard (name) SELECT ${raw(`'${only[0]}'`)} WHERE ${only[1]}`
       : sql`INSERT INTO guard (name) SELECT name FROM (SELECT CASE ${joinWhens(
           cases.map(([code, violation]) => sql`WHEN ${violation} THEN ${raw(`'${code}'`)}`),
         )} END AS name) WHERE name IS NOT NULL`;
