@@ -13,7 +13,7 @@ it("applies lot movements to lots through the trigger, and settles them through 
       "INSERT INTO lots (id, member_id, issuer_id, txn_id, issue_price_micros, points, remaining, available_at, expires_at, created_at) VALUES (1, 'm', 'p', 'a', 10000, 100, 100, 0, 9999999999999, 0)",
     ),
     db.prepare(
-      "INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at) VALUES ('b', 1, 'consume', 30, 'p', 'q', 10000, 8000, 0)",
+      "INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at) VALUES ('b', 1, 1, 'consume', 30, 'p', 'q', 10000, 8000, 0)",
     ),
   ]);
   expect(await db.prepare("SELECT remaining FROM lots WHERE id = 1").first()).toEqual({ remaining: 70 });
@@ -27,7 +27,7 @@ it("applies lot movements to lots through the trigger, and settles them through 
   await expect(
     db
       .prepare(
-        "INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at) VALUES ('b', 1, 'consume', 80, 'p', 10000, 0)",
+        "INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, issue_price_micros, at) VALUES ('b', 2, 1, 'consume', 80, 'p', 10000, 0)",
       )
       .run(),
   ).rejects.toThrow(/CHECK/);
@@ -68,8 +68,8 @@ it("keeps lots.live and members.lot_points with the lots, and the invariants not
     db.batch([
       db
         .prepare(
-          `INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
-           VALUES (?, 77, ?, ?, 'p', 'p', 10000, 8000, 0)`,
+          `INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
+           VALUES (?, 1, 77, ?, ?, 'p', 'p', 10000, 8000, 0)`,
         )
         .bind(txn, kind, points),
       db

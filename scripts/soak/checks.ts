@@ -428,7 +428,7 @@ const SETTLED_SQL = [
      FROM transactions r JOIN transactions o ON o.id = r.original_id
     WHERE r.type = 'reversal' AND o.type = 'earn'`,
   `SELECT 'taken_back' AS kind, mv.issuer_id AS partner, mv.points AS points, mv.points * mv.issue_price_micros AS micros,
-          mv.at AS t, 'movement:' || mv.id AS entry
+          mv.at AS t, 'movement:' || mv.txn_id || ':' || mv.n AS entry
      FROM lot_movements mv WHERE mv.kind IN ('take_back', 'unexpire')`,
   `SELECT 'returned' AS kind, o.partner_id AS partner, -dr.points AS points, -dr.points * o.issue_price_micros AS micros,
           dr.at AS t, 'returned:' || dr.id AS entry
@@ -438,12 +438,13 @@ const SETTLED_SQL = [
           dr.at AS t, 'repayment:' || dr.id AS entry
      FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id`,
   `SELECT CASE mv.kind WHEN 'restore' THEN 'redeem_reversed' ELSE 'redeemed' END AS kind, mv.redeemer_id AS partner,
-          mv.points AS points, mv.points * COALESCE(mv.redeem_price_micros, 0) AS micros, mv.at AS t, 'movement:' || mv.id AS entry
+          mv.points AS points, mv.points * COALESCE(mv.redeem_price_micros, 0) AS micros, mv.at AS t, 'movement:' || mv.txn_id || ':' || mv.n AS entry
      FROM lot_movements mv WHERE mv.kind IN ('consume', 'capture', 'restore')`,
 ];
 
-/** Every settlement entry, by the ledger row it settles ("lot:12", "movement:40", "reversal:txn_…"). */
-const ENTRIES_SQL = `SELECT CASE src WHEN 'reversal' THEN 'reversal:' || txn_id ELSE src || ':' || src_id END AS entry, at, points
+/** Every settlement entry, by the ledger row it settles ("lot:12", "movement:txn_…:2", "reversal:txn_…"). */
+const ENTRIES_SQL = `SELECT CASE src WHEN 'reversal' THEN 'reversal:' || txn_id WHEN 'movement' THEN 'movement:' || txn_id || ':' || src_id
+  ELSE src || ':' || src_id END AS entry, at, points
   FROM settlement_entries`;
 
 /**

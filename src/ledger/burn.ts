@@ -39,10 +39,12 @@ export function voidExpiredHoldsChunk(now: number, limit: number): Sql[] {
 
 function expiredHoldStatements(expired: Sql, now: number): Sql[] {
   return [
-    sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, ref_id, at)
-      SELECT r.txn_id, r.lot_id, 'release', r.points, r.issuer_id, r.issue_price_micros, r.id, ${now}
+    // Each hold's releases are numbered after its own movements (numbered(), per hold).
+    sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, issue_price_micros, ref_n, at)
+      SELECT r.txn_id, (SELECT MAX(n) FROM lot_movements WHERE txn_id = h.id) + ROW_NUMBER() OVER (PARTITION BY h.id ORDER BY r.n),
+             r.lot_id, 'release', r.points, r.issuer_id, r.issue_price_micros, r.n, ${now}
         FROM transactions h JOIN lot_movements r ON r.txn_id = h.id AND r.kind = 'reserve'
-       WHERE ${expired} ORDER BY r.id`,
+       WHERE ${expired} ORDER BY r.txn_id, r.n`,
     sql`INSERT INTO transfers (txn_id, n, from_account, to_account, points, at)
       SELECT h.id, (SELECT COALESCE(MAX(n), 0) + 1 FROM transfers WHERE txn_id = h.id), 'held:' || h.member_id,
              'member:' || h.member_id, h.points, ${now}

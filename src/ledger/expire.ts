@@ -46,8 +46,8 @@ function expireLotStatements(lotId: number, now: number): Sql[] {
       SELECT ${txnId}, 'expiry', 'posted', issuer_id, member_id, remaining, -1, issue_price_micros, 'lot expired', expires_at,
              ${now}, ${settleTime(now)}
         FROM lots WHERE id = ${lotId} AND remaining > 0 AND expires_at <= ${now}`,
-    sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
-      SELECT ${txnId}, l.id, 'expire', t.points, l.issuer_id, l.issue_price_micros, ${now}
+    sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, issue_price_micros, at)
+      SELECT ${txnId}, 1, l.id, 'expire', t.points, l.issuer_id, l.issue_price_micros, ${now}
         FROM transactions t JOIN lots l ON l.id = ${lotId} WHERE t.id = ${txnId}`,
     sql`INSERT INTO transfers (txn_id, n, from_account, to_account, points, at)
       SELECT ${txnId}, 1, 'member:' || member_id, ${account.breakage}, points, ${now} FROM transactions WHERE id = ${txnId}`,

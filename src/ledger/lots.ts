@@ -9,7 +9,19 @@ import { raw, type Sql, sql } from "../db/sql-template";
  *
  * Every INSERT … SELECT below ends in `ORDER BY before` (a computed value): that forces SQLite to
  * compute all source rows before the first insert fires the trigger that changes the lots.
+ *
+ * Movements are keyed by their transaction (migration 0011): `n` numbers a transaction's
+ * movements in order, and `ref_n` names the movement one acts on within its own transaction.
  */
+
+/**
+ * SQL: the numbers of the movements a statement adds to transaction `txn`, after its last one,
+ * in `order`. SQLite materialises an INSERT … SELECT into a table with triggers before the first
+ * row goes in, so the MAX is read once, before this statement's own rows.
+ */
+export function numbered(txn: Sql, order: Sql): Sql {
+  return sql`(SELECT COALESCE(MAX(n), 0) FROM lot_movements WHERE txn_id = ${txn}) + ROW_NUMBER() OVER (ORDER BY ${order})`;
+}
 
 /** SQL condition on a `lots` row: spendable at `now` (`live`: remaining > 0, the partial indexes' key). */
 function spendable(now: number): Sql {
@@ -33,9 +45,9 @@ export interface TakeFromLots {
  * `kind` (consume: posted burn or adjustment debit; reserve: hold or review burn).
  */
 export function takeFromLots(a: TakeFromLots): Sql {
-  return sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
+  return sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
     ${fifoWalk(a.member, a.now, sql`${a.points}`)}
-    SELECT ${a.txnId}, id, ${a.kind}, MIN(remaining, ${a.points} - before), issuer_id, ${a.redeemerId}, issue_price_micros,
+    SELECT ${a.txnId}, ${numbered(sql`${a.txnId}`, raw("before"))}, id, ${a.kind}, MIN(remaining, ${a.points} - before), issuer_id, ${a.redeemerId}, issue_price_micros,
            ${a.redeemPriceMicros}, ${a.now}
       FROM walk
      -- The condition is constant: SQLite checks it once, before walking any lot.
@@ -84,27 +96,28 @@ export function moved(txnId: string, kinds: readonly string[]): Sql {
  */
 export function captureReservations(holdId: string, now: number, points: Sql): Sql[] {
   return [
-    sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, ref_id, at)
-      SELECT ${holdId}, mv.lot_id, 'capture', MIN(mv.points, mv.want - mv.before), mv.issuer_id, h.partner_id, mv.issue_price_micros,
-             h.redeem_price_micros, mv.id, ${now}
-        FROM (SELECT id, lot_id, points, issuer_id, issue_price_micros, w.want,
-                     COALESCE(SUM(points) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+    sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, ref_n, at)
+      SELECT ${holdId}, ${numbered(sql`${holdId}`, raw("mv.n"))}, mv.lot_id, 'capture', MIN(mv.points, mv.want - mv.before), mv.issuer_id,
+             h.partner_id, mv.issue_price_micros, h.redeem_price_micros, mv.n, ${now}
+        FROM (SELECT n, lot_id, points, issuer_id, issue_price_micros, w.want,
+                     COALESCE(SUM(points) OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
                 FROM lot_movements, (SELECT ${points} AS want) w WHERE txn_id = ${holdId} AND kind = 'reserve') AS mv
         JOIN transactions h ON h.id = ${holdId}
        WHERE mv.before < mv.want
-       ORDER BY mv.id`,
+       ORDER BY mv.n`,
     releaseReservations(holdId, now),
   ];
 }
 
 /** Gives back every reserved point of hold `holdId` not captured (void, partial capture, expiry). */
 export function releaseReservations(holdId: string, now: number): Sql {
-  return sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, ref_id, at)
-    SELECT r.txn_id, r.lot_id, 'release', r.points - COALESCE(c.points, 0), r.issuer_id, r.issue_price_micros, r.id, ${now}
+  return sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, issue_price_micros, ref_n, at)
+    SELECT r.txn_id, ${numbered(sql`${holdId}`, raw("r.n"))}, r.lot_id, 'release', r.points - COALESCE(c.points, 0), r.issuer_id,
+           r.issue_price_micros, r.n, ${now}
       FROM lot_movements r
-      LEFT JOIN lot_movements c ON c.ref_id = r.id AND c.kind = 'capture'
+      LEFT JOIN lot_movements c ON c.txn_id = r.txn_id AND c.ref_n = r.n AND c.kind = 'capture'
      WHERE r.txn_id = ${holdId} AND r.kind = 'reserve' AND r.points - COALESCE(c.points, 0) > 0
-     ORDER BY r.id`;
+     ORDER BY r.n`;
 }
 
 /**
@@ -112,19 +125,22 @@ export function releaseReservations(holdId: string, now: number): Sql {
  * same lots (with their original expiry).
  */
 export function restoreConsumption(reversalId: string, now: number, burnId: string, points: Sql, onlyIf: Sql): Sql {
-  return sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, ref_id, at)
-    SELECT ${reversalId}, lot_id, 'restore', MIN(left_points, want - before), issuer_id, redeemer_id, issue_price_micros,
-           redeem_price_micros, id, ${now}
-      FROM (SELECT id, lot_id, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, left_points, w.want,
-                   COALESCE(SUM(left_points) OVER (ORDER BY id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-              FROM (SELECT c.id, c.lot_id, c.issuer_id, c.redeemer_id, c.issue_price_micros, c.redeem_price_micros,
-                           c.points - COALESCE((SELECT SUM(r.points) FROM lot_movements r WHERE r.ref_id = c.id AND r.kind = 'restore'), 0)
-                             AS left_points
+  // What earlier reversals of the burn restored of each consumption (a restore's ref_n is the
+  // consumption's n in the burn).
+  const restored = sql`(SELECT SUM(r.points) FROM transactions rv JOIN lot_movements r ON r.txn_id = rv.id
+      WHERE rv.original_id = ${burnId} AND r.kind = 'restore' AND r.ref_n = c.n)`;
+  return sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, ref_n, at)
+    SELECT ${reversalId}, ${numbered(sql`${reversalId}`, raw("ref DESC"))}, lot_id, 'restore', MIN(left_points, want - before), issuer_id,
+           redeemer_id, issue_price_micros, redeem_price_micros, ref, ${now}
+      FROM (SELECT ref, lot_id, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, left_points, w.want,
+                   COALESCE(SUM(left_points) OVER (ORDER BY ref DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+              FROM (SELECT c.n AS ref, c.lot_id, c.issuer_id, c.redeemer_id, c.issue_price_micros, c.redeem_price_micros,
+                           c.points - COALESCE(${restored}, 0) AS left_points
                       FROM lot_movements c WHERE c.txn_id = ${burnId} AND c.kind IN ('consume', 'capture')),
                    (SELECT ${points} AS want) w
              WHERE left_points > 0)
      WHERE before < want AND (${onlyIf})
-     ORDER BY id DESC`;
+     ORDER BY ref DESC`;
 }
 
 /**
@@ -138,11 +154,11 @@ export function repayDebt(txnId: string, now: number, member: Sql, source: "earn
     source === "earned_lot"
       ? sql`SELECT id AS lot_id, remaining AS avail, id AS ord FROM lots WHERE id = (SELECT lot_id FROM transactions WHERE id = ${txnId})`
       : // Points restored onto a lot already past its expiry never reach the member: they don't repay.
-        sql`SELECT mv.lot_id, mv.points AS avail, -mv.id AS ord FROM lot_movements mv JOIN lots rl ON rl.id = mv.lot_id
+        sql`SELECT mv.lot_id, mv.points AS avail, -mv.n AS ord FROM lot_movements mv JOIN lots rl ON rl.id = mv.lot_id
              WHERE mv.txn_id = ${txnId} AND mv.kind = 'restore' AND rl.expires_at > ${now}`;
   return [
-    sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
-      SELECT ${txnId}, lot_id, 'repay', MIN(avail, debt - before), issuer_id, issue_price_micros, ${now}
+    sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, issue_price_micros, at)
+      SELECT ${txnId}, ${numbered(sql`${txnId}`, raw("before"))}, lot_id, 'repay', MIN(avail, debt - before), issuer_id, issue_price_micros, ${now}
         FROM (SELECT src.lot_id, src.avail, l.issuer_id, l.issue_price_micros, m.debt_points AS debt,
                      COALESCE(SUM(src.avail) OVER (ORDER BY src.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
                 FROM (${sourceRows}) AS src JOIN lots l ON l.id = src.lot_id JOIN members m ON m.id = ${member}

@@ -3,7 +3,7 @@ import { raw, type Sql, sql } from "../db/sql-template";
 import { periodIdAt } from "../settlement/periods";
 import { voidExpiredHolds } from "./burn";
 import { fundingCreditSet, fundingCreditStatements } from "./funding";
-import { moved, repayDebt, restoreConsumption } from "./lots";
+import { moved, numbered, repayDebt, restoreConsumption } from "./lots";
 import { memberOfTransaction } from "./member";
 import { insertTransaction } from "./transactions";
 import { account, transfersStatement } from "./transfers";
@@ -91,11 +91,11 @@ function earnReversal(r: ReversalRequest, member: Sql): Sql[] {
   const lot = sql`(SELECT lot_id FROM transactions WHERE id = ${r.originalId})`;
   const price = original(r, "issue_price_micros");
   return [
-    sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
-      SELECT ${r.reversalId}, id, 'take_back', MIN(remaining, ${p}), issuer_id, issue_price_micros, ${r.now}
+    sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, issue_price_micros, at)
+      SELECT ${r.reversalId}, 1, id, 'take_back', MIN(remaining, ${p}), issuer_id, issue_price_micros, ${r.now}
         FROM lots WHERE id = ${lot} AND MIN(remaining, ${p}) > 0 AND ${isEarn}`,
-    sql`INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, issue_price_micros, at)
-      SELECT ${r.reversalId}, id, 'unexpire', MIN(expired, ${left}), issuer_id, issue_price_micros, ${r.now}
+    sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, issue_price_micros, at)
+      SELECT ${r.reversalId}, ${numbered(sql`${r.reversalId}`, raw("id"))}, id, 'unexpire', MIN(expired, ${left}), issuer_id, issue_price_micros, ${r.now}
         FROM lots WHERE id = ${lot} AND MIN(expired, ${left}) > 0 AND ${isEarn}`,
     // Debts this earn repaid come back (negative repayments), newest debt first.
     sql`INSERT INTO debt_repayments (debt_id, txn_id, points, at)

@@ -35,7 +35,7 @@ async function movements(txnId: string) {
     issue_price_micros: number;
     lot_id: number;
   }>(
-    "SELECT kind, points, issuer_id, redeemer_id, issue_price_micros, lot_id FROM lot_movements WHERE txn_id = ? ORDER BY id",
+    "SELECT kind, points, issuer_id, redeemer_id, issue_price_micros, lot_id FROM lot_movements WHERE txn_id = ? ORDER BY n",
     txnId,
   );
 }

@@ -186,7 +186,7 @@ describe("burn reversals", () => {
       { remaining: 100, expires_at: expiries[2] },
     ]);
     const restores = await sql<{ lot_id: number; points: number }>(
-      "SELECT lot_id, points FROM lot_movements WHERE txn_id = ? AND kind = 'restore' ORDER BY id",
+      "SELECT lot_id, points FROM lot_movements WHERE txn_id = ? AND kind = 'restore' ORDER BY n",
       r1.transaction.id,
     );
     expect(restores).toEqual([

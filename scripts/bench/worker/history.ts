@@ -97,8 +97,8 @@ export async function writeHistory(db: D1Database, chunk: HistoryChunk): Promise
     // Burn i consumes 40 points of earn i's lot (lot_movements_apply updates the lot, settle_movement writes the redeem entry).
     db
       .prepare(
-        `INSERT INTO lot_movements (txn_id, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
-         SELECT t.id, l.id, 'consume', t.points, l.issuer_id, t.partner_id, l.issue_price_micros, t.redeem_price_micros, t.booked_at
+        `INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
+         SELECT t.id, 1, l.id, 'consume', t.points, l.issuer_id, t.partner_id, l.issue_price_micros, t.redeem_price_micros, t.booked_at
            FROM transactions t JOIN transactions e ON e.id = ?3 || substr(t.id, ${prefix.length + 2}) JOIN lots l ON l.id = e.lot_id
           WHERE t.id >= ?1 AND t.id < ?2`,
       )
