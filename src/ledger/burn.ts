@@ -1,6 +1,6 @@
 import { firstGuard, guard } from "../db/guard";
-import { type Sql, sql } from "../db/sql-template";
-import { captureReservations, covers, moved, releaseReservations, takeFromLots } from "./lots";
+import { raw, type Sql, sql } from "../db/sql-template";
+import { captureReservations, covers, moved, numbered, releaseReservations, takeFromLots } from "./lots";
 import { memberOfTransaction } from "./member";
 import { insertTransaction, type NewTransaction, settleTime } from "./transactions";
 import { account, transfersStatement } from "./transfers";
@@ -39,10 +39,8 @@ export function voidExpiredHoldsChunk(now: number, limit: number): Sql[] {
 
 function expiredHoldStatements(expired: Sql, now: number): Sql[] {
   return [
-    // Each hold's releases are numbered after its own movements (numbered(), per hold).
     sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, issue_price_micros, ref_n, at)
-      SELECT r.txn_id, (SELECT MAX(n) FROM lot_movements WHERE txn_id = h.id) + ROW_NUMBER() OVER (PARTITION BY h.id ORDER BY r.n),
-             r.lot_id, 'release', r.points, r.issuer_id, r.issue_price_micros, r.n, ${now}
+      SELECT r.txn_id, ${numbered(raw("h.id"), raw("r.n"), raw("h.id"))}, r.lot_id, 'release', r.points, r.issuer_id, r.issue_price_micros, r.n, ${now}
         FROM transactions h JOIN lot_movements r ON r.txn_id = h.id AND r.kind = 'reserve'
        WHERE ${expired} ORDER BY r.txn_id, r.n`,
     sql`INSERT INTO transfers (txn_id, n, from_account, to_account, points, at)

@@ -16,11 +16,13 @@ import { raw, type Sql, sql } from "../db/sql-template";
 
 /**
  * SQL: the numbers of the movements a statement adds to transaction `txn`, after its last one,
- * in `order`. SQLite materialises an INSERT … SELECT into a table with triggers before the first
- * row goes in, so the MAX is read once, before this statement's own rows.
+ * in `order` (per `partition` when one statement adds to several transactions). SQLite
+ * materialises an INSERT … SELECT into a table with triggers before the first row goes in, so
+ * the MAX is read before this statement's own rows.
  */
-export function numbered(txn: Sql, order: Sql): Sql {
-  return sql`(SELECT COALESCE(MAX(n), 0) FROM lot_movements WHERE txn_id = ${txn}) + ROW_NUMBER() OVER (ORDER BY ${order})`;
+export function numbered(txn: Sql, order: Sql, partition?: Sql): Sql {
+  const over = partition ? sql`PARTITION BY ${partition} ORDER BY ${order}` : sql`ORDER BY ${order}`;
+  return sql`(SELECT COALESCE(MAX(n), 0) FROM lot_movements WHERE txn_id = ${txn}) + ROW_NUMBER() OVER (${over})`;
 }
 
 /** SQL condition on a `lots` row: spendable at `now` (`live`: remaining > 0, the partial indexes' key). */
@@ -47,7 +49,8 @@ export interface TakeFromLots {
 export function takeFromLots(a: TakeFromLots): Sql {
   return sql`INSERT INTO lot_movements (txn_id, n, lot_id, kind, points, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros, at)
     ${fifoWalk(a.member, a.now, sql`${a.points}`)}
-    SELECT ${a.txnId}, ${numbered(sql`${a.txnId}`, raw("before"))}, id, ${a.kind}, MIN(remaining, ${a.points} - before), issuer_id, ${a.redeemerId}, issue_price_micros,
+    -- The transaction is new in this batch: these are its first movements (no MAX to read).
+    SELECT ${a.txnId}, ROW_NUMBER() OVER (ORDER BY before), id, ${a.kind}, MIN(remaining, ${a.points} - before), issuer_id, ${a.redeemerId}, issue_price_micros,
            ${a.redeemPriceMicros}, ${a.now}
       FROM walk
      -- The condition is constant: SQLite checks it once, before walking any lot.
