@@ -21,15 +21,17 @@ import { writeStaticAssets } from "./scripts/lib/static-assets.ts";
 function workerFromWranglerToml() {
   const config = unstable_readConfig({ config: path.join(import.meta.dirname, "wrangler.toml") });
   const d1Databases: Record<string, string> = {};
+  const r2Buckets: Record<string, string> = {};
   const vars: Record<string, unknown> = {};
   let assets: { directory: string; binding: string; run_worker_first?: boolean | string[] } | undefined;
   // Every binding wrangler.toml declares, by name (its own declarations say less than this).
   const bindings = (unstable_convertConfigBindingsToStartWorkerBindings(config) ?? {}) as Record<
     string,
-    { type: string; database_id?: string; value?: unknown }
+    { type: string; database_id?: string; bucket_name?: string; value?: unknown }
   >;
   for (const [name, binding] of Object.entries(bindings)) {
     if (binding.type === "d1") d1Databases[name] = binding.database_id ?? name;
+    else if (binding.type === "r2_bucket") r2Buckets[name] = binding.bucket_name ?? name;
     else if (binding.type === "plain_text" || binding.type === "json") vars[name] = binding.value;
     else if (binding.type === "assets" && config.assets?.directory) {
       // The docs' and console's files (wrangler.toml's [assets]; written by writeStaticAssets before the run).
@@ -47,6 +49,7 @@ function workerFromWranglerToml() {
       compatibilityDate: config.compatibility_date,
       compatibilityFlags: config.compatibility_flags,
       d1Databases,
+      r2Buckets,
       bindings: vars,
       assets,
     },

@@ -1,6 +1,8 @@
 /** Bindings and configuration of the worker (wrangler.toml, secrets, `.dev.vars`). */
 export interface Env {
   DB: D1Database;
+  /** R2: closed settlement reports' bodies (src/settlement/report-objects.ts). */
+  SETTLEMENT_REPORTS: R2Bucket;
   /** wrangler.toml's [assets]: the docs' Swagger UI files (src/http/docs.ts). */
   ASSETS: Fetcher;
   /** Coalition settlement currency, e.g. "CNY". */

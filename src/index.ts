@@ -27,6 +27,7 @@ import { seedRecordRoutes } from "./operator/seed-record";
 import { seedRoutes } from "./operator/seeds";
 import { settlementCloseRoutes } from "./operator/settlement-close";
 import { settlementConfigRoutes } from "./operator/settlement-config";
+import { settlementPageRoutes } from "./operator/settlement-pages";
 import { settlementReportRoutes } from "./operator/settlements";
 import { shardRoutes } from "./operator/shards";
 import { activityRoutes } from "./partner-api/activity";
@@ -82,6 +83,7 @@ export const routes: AppRoutes = {
     reviewDecisionRoutes,
     settlementCloseRoutes,
     settlementReportRoutes,
+    settlementPageRoutes,
     settlementConfigRoutes,
     metricsRoutes,
     shardRoutes,

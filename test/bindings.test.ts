@@ -14,6 +14,7 @@ it("has the bindings of wrangler.toml and vitest.config.ts, and no others", () =
     "DB",
     "OPERATOR_JWKS",
     "SETTLEMENT_CURRENCY",
+    "SETTLEMENT_REPORTS",
     "STATEMENT_SIGNING_JWK",
     "TEST_MIGRATIONS",
     "TEST_OPERATOR_PRIVATE_JWK",

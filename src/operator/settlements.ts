@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
 import { decodeCursor, page } from "../http/pagination";
-import { rawJson, rawJsonList } from "../http/raw-json";
+import { rawJsonList } from "../http/raw-json";
 import { errorResponses, jsonResponse, ListQuery, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
-import { storedReport } from "../settlement/close";
+import { textStream } from "../http/text-stream";
 import { reportCsv } from "../settlement/csv";
 import { PERIOD_ID_PATTERN } from "../settlement/periods";
-import type { SignedReport } from "../settlement/report";
+import { openReport } from "../settlement/report-objects";
 import { ReportSchema, SettlementParams, settlementNotFound } from "../settlement/schemas";
 import { listReportSummaries } from "../settlement/store";
 
@@ -41,9 +41,9 @@ export const settlementReportRoutes: RouteModule = (r) => {
   // Registered before /settlements/{id}, which would otherwise take "stl_….csv" as an id.
   r.get("/settlements/:file{stl_[0-9A-Za-z]+\\.csv}", async (c) => {
     const id = c.req.param("file").slice(0, -".csv".length);
-    const text = await storedReport(c.env.DB, id);
-    if (text === null) throw settlementNotFound();
-    return c.body(reportCsv(JSON.parse(text) as SignedReport), 200, {
+    const report = await openReport(c.env, id);
+    if (report === null) throw settlementNotFound();
+    return c.body(textStream(reportCsv(report)), 200, {
       "Content-Type": "text/csv; charset=UTF-8; header=present",
       "Content-Disposition": `attachment; filename="${id}.csv"`,
     });
@@ -76,9 +76,10 @@ export const settlementReportRoutes: RouteModule = (r) => {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const text = PERIOD_ID_PATTERN.test(id) ? await storedReport(c.env.DB, id) : null;
-      if (text === null) throw settlementNotFound();
-      return rawJson(text) as never;
+      const report = PERIOD_ID_PATTERN.test(id) ? await openReport(c.env, id) : null;
+      if (report === null) throw settlementNotFound();
+      // Streamed as stored: the signed bytes, whatever their size.
+      return new Response(await report.body(), { headers: { "Content-Type": "application/json; charset=UTF-8" } }) as never;
     },
   );
 };

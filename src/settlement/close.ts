@@ -15,6 +15,7 @@ import {
   type SignedStatement,
   type SumRow,
 } from "./report";
+import { deleteReportBody, openReport, putReportBody, reportRow } from "./report-objects";
 import { canonicalJson, digestOf, signPayload } from "./signing";
 
 /**
@@ -118,9 +119,8 @@ const MAX_FINALIZE_ATTEMPTS = 5;
  * credit decides again (nothing was stored).
  */
 export async function finalizePeriod(env: Env, period: PeriodRow): Promise<string> {
-  const db = env.DB;
   for (let attempt = 1; attempt <= MAX_FINALIZE_ATTEMPTS; attempt++) {
-    const existing = await storedReport(db, period.id);
+    const existing = await storedReport(env, period.id);
     if (existing !== null) return existing;
     try {
       await storeReport(env, period);
@@ -128,7 +128,7 @@ export async function finalizePeriod(env: Env, period: PeriodRow): Promise<strin
       if (guardViolated(error) !== "close_funding_moved" || attempt === MAX_FINALIZE_ATTEMPTS) throw error;
     }
   }
-  const stored = await storedReport(db, period.id);
+  const stored = await storedReport(env, period.id);
   if (stored === null) throw new Error(`settlement ${period.id} was not stored`);
   return stored;
 }
@@ -136,7 +136,7 @@ export async function finalizePeriod(env: Env, period: PeriodRow): Promise<strin
 async function storeReport(env: Env, period: PeriodRow): Promise<void> {
   const db = env.DB;
   const previous = await first<PeriodRow>(db, sql`SELECT * FROM settlement_periods WHERE end_at = ${period.start_at}`);
-  if (previous && (await storedReport(db, previous.id)) === null) await finalizePeriod(env, previous);
+  if (previous && (await reportRow(db, previous.id)) === null) await finalizePeriod(env, previous);
   const opening = previous
     ? await all<PositionRow>(
         db,
@@ -157,7 +157,8 @@ async function storeReport(env: Env, period: PeriodRow): Promise<void> {
   const body: ReportBody = { ...figures.report, statements };
   const digest = await digestOf({ ...body });
   const signature = await signPayload(key, { settlement_id: period.id, digest });
-  const text = canonicalJson({ ...body, digest, signature });
+  const signed = { ...body, digest, signature };
+  const text = canonicalJson(signed);
   const summary = canonicalJson({
     id: period.id,
     period: body.period,
@@ -188,9 +189,13 @@ async function storeReport(env: Env, period: PeriodRow): Promise<void> {
     })),
   });
   const field = (name: string) => raw(`json_extract(value, '$.${name}')`);
+  // The body first (R2, keyed by its digest): the row that commits names objects that exist.
+  const bodyKey = await putReportBody(env.SETTLEMENT_REPORTS, signed, text);
   await runBatch(db, [
-    sql`INSERT INTO settlement_reports (id, start_at, end_at, report, summary, digest, close_token, created_at)
-        VALUES (${period.id}, ${period.start_at}, ${period.end_at}, ${text}, ${summary}, ${digest}, ${token}, ${Date.now()})
+    sql`INSERT INTO settlement_reports (id, start_at, end_at, report, summary, digest, close_token, created_at, body_key,
+          matrix_lines)
+        VALUES (${period.id}, ${period.start_at}, ${period.end_at}, '', ${summary}, ${digest}, ${token}, ${Date.now()},
+                ${bodyKey}, ${signed.matrix.length})
         ON CONFLICT (id) DO NOTHING`,
     closeFundingGuard(won, funding),
     sql`INSERT INTO settlement_statements (settlement_id, partner_id, statement, digest)
@@ -214,6 +219,9 @@ async function storeReport(env: Env, period: PeriodRow): Promise<void> {
     sql`INSERT INTO audit_log (at, actor, action, target, detail)
         SELECT ${period.closed_at}, ${period.closed_by}, 'settlement.close', ${period.id}, ${auditDetail} WHERE ${won}`,
   ]);
+  // A concurrent close stored a different report (its funding split differed): ours is litter.
+  const stored = await reportRow(db, period.id);
+  if (stored !== null && stored.body_key !== bodyKey) await deleteReportBody(env.SETTLEMENT_REPORTS, bodyKey);
 }
 
 /** Every partner's funding position now, as the close splits receivables against it. */
@@ -253,9 +261,10 @@ function closeFundingGuard(won: Sql, funding: string): Sql {
   );
 }
 
-export async function storedReport(db: D1Database, id: string): Promise<string | null> {
-  const row = await first<{ report: string }>(db, sql`SELECT report FROM settlement_reports WHERE id = ${id}`);
-  return row?.report ?? null;
+/** A closed report's stored text (the canonical signed report), or null when not closed. */
+export async function storedReport(env: Env, id: string): Promise<string | null> {
+  const parts = await openReport(env, id);
+  return parts === null ? null : parts.text();
 }
 
 const GROUP = raw("kind, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros");

@@ -10,7 +10,7 @@ const SettlementId = z
 export const SettlementParams = z.object({ id: SettlementId });
 
 const Amount = z.object({ value: z.string(), unit: z.string() });
-const MatrixLineSchema = z.object({
+export const MatrixLineSchema = z.object({
   issuer: z.string(),
   redeemer: z.string(),
   points: z.number(),
