@@ -1,8 +1,14 @@
 /** Bindings and configuration of the worker (wrangler.toml, secrets, `.dev.vars`). */
 export interface Env {
+  /** The main database: the catalogue and the bucket map, and shard 0 of the ledger. */
   DB: D1Database;
   /** R2: closed settlement reports' bodies (src/settlement/report-objects.ts). */
   SETTLEMENT_REPORTS: R2Bucket;
+  /**
+   * Further shards of the ledger, SHARD_1 … SHARD_{N−1} (docs/design/shards.md): optional, so a
+   * deployment at N = 1 binds DB alone. shardsOf (src/shards/registry.ts) checks the names.
+   */
+  [shard: `SHARD_${number}`]: D1Database | undefined;
   /** wrangler.toml's [assets]: the docs' Swagger UI files (src/http/docs.ts). */
   ASSETS: Fetcher;
   /** Coalition settlement currency, e.g. "CNY". */

@@ -35,12 +35,16 @@ export const GUARD_CODES = [
   "review_not_open",
   "payout_exceeds_due",
   "close_funding_moved",
+  "members_exist",
 ] as const;
 
 export type GuardCode = (typeof GUARD_CODES)[number];
 
-/** Guards that are never an answer: the runner acts on them (decides again, reads the record). */
-export const INTERNAL_GUARDS = ["catalogue_stale", "idempotency_key_exists", "close_funding_moved"] as const;
+/**
+ * Guards that are never an answer: the runner acts on them (decides again, reads the record), or
+ * an operator's tool reports them (members_exist: the bucket map cannot be spread any more).
+ */
+export const INTERNAL_GUARDS = ["catalogue_stale", "idempotency_key_exists", "close_funding_moved", "members_exist"] as const;
 export type AnsweredGuard = Exclude<GuardCode, (typeof INTERNAL_GUARDS)[number]>;
 
 /** What each answered guard says. */

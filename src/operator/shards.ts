@@ -3,6 +3,8 @@ import type { RouteModule } from "../http/app";
 import { badCursor, decodeCursor } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
+import { checkBucketMap } from "../shards/bucket-map";
+import { loadBucketMap } from "../shards/bucket-map-store";
 import { shardsOf } from "../shards/registry";
 import { shardStatusPage } from "../shards/status";
 
@@ -14,13 +16,25 @@ import { shardStatusPage } from "../shards/status";
 
 const Figure = (description: string) => z.number().int().nonnegative().nullable().openapi({ description });
 
+const Bucket = z.number().int().min(0).max(4095);
+
+const BucketRangeSchema = z
+  .object({ from: Bucket, to: Bucket, count: z.number().int().min(1).max(4096) })
+  .openapi("ShardBucketRange", { description: "Buckets from…to, inclusive, and how many" });
+
 const ShardSchema = z
   .object({
     id: z.string().openapi({ description: "shard_k, k from 0" }),
-    binding: z.string().openapi({ description: "The worker's binding of the shard's D1 database" }),
-    buckets: z
-      .object({ from: z.number().int(), to: z.number().int(), count: z.number().int() })
-      .openapi({ description: "The member buckets (of 4096) the shard holds: from and to inclusive" }),
+    binding: z
+      .string()
+      .openapi({ description: "The worker's binding of the shard's D1 database: DB for shard_0, SHARD_k after" }),
+    buckets: z.object({ from: Bucket.nullable(), to: Bucket.nullable(), count: z.number().int().min(0).max(4096) }).openapi({
+      description:
+        "The member buckets (of 4096) the bucket map gives the shard: the lowest and highest (inclusive; null when it holds none) and how many",
+    }),
+    ranges: z.array(BucketRangeSchema).openapi({
+      description: "The bucket map's ranges on the shard, in bucket order; empty when it holds no bucket",
+    }),
     members: Figure("Members in the shard; null when it is unreachable"),
     transactions: Figure("Transactions in the shard; null when it is unreachable"),
     database_bytes: Figure("The size of the shard's database (D1's size_after); null when it is unreachable"),
@@ -31,6 +45,7 @@ const ShardSchema = z
       id: "shard_0",
       binding: "DB",
       buckets: { from: 0, to: 4095, count: 4096 },
+      ranges: [{ from: 0, to: 4095, count: 4096 }],
       members: 1200,
       transactions: 48_000,
       database_bytes: 25_165_824,
@@ -59,7 +74,11 @@ export const shardRoutes: RouteModule = (r) => {
       const position = decodeCursor(cursor, ["shard"]);
       const after = position === undefined ? undefined : position.shard;
       if (after !== undefined && !(typeof after === "number" && Number.isSafeInteger(after))) throw badCursor();
-      return c.json(await shardStatusPage(shardsOf(c.env), { limit, after }), 200);
+      const shards = shardsOf(c.env);
+      // The map lives in main; an unreadable or invalid map is a 5xx (the shards' figures alone would mislead).
+      const { ranges } = await loadBucketMap(c.env.DB);
+      checkBucketMap(ranges, shards.length);
+      return c.json(await shardStatusPage(shards, ranges, { limit, after }), 200);
     },
   );
 };

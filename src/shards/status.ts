@@ -5,13 +5,23 @@
  * for exactly that shard, so one bad database must not turn the whole list into a 5xx.
  */
 import { encodeCursor } from "../http/pagination";
+import { type MapRange, rangesOfShard } from "./bucket-map";
 import type { BucketRange } from "./buckets";
 import type { Shard } from "./registry";
+
+/** All of a shard's buckets: the lowest, the highest (null when it holds none) and how many. */
+export interface BucketSpan {
+  from: number | null;
+  to: number | null;
+  count: number;
+}
 
 export interface ShardStatus {
   id: string;
   binding: string;
-  buckets: BucketRange;
+  buckets: BucketSpan;
+  /** The bucket map's ranges on this shard, in bucket order. */
+  ranges: BucketRange[];
   members: number | null;
   transactions: number | null;
   database_bytes: number | null;
@@ -38,8 +48,22 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-export async function shardStatus(shard: Shard, timeoutMs = SHARD_STATUS_TIMEOUT_MS): Promise<ShardStatus> {
-  const known = { id: shard.id, binding: shard.binding, buckets: shard.buckets };
+function spanOf(ranges: readonly BucketRange[]): BucketSpan {
+  return {
+    from: ranges[0]?.from ?? null,
+    to: ranges[ranges.length - 1]?.to ?? null,
+    count: ranges.reduce((n, r) => n + r.count, 0),
+  };
+}
+
+/** What the bucket map says of `shard`, and what its database says of itself. */
+export async function shardStatus(
+  shard: Shard,
+  map: readonly MapRange[],
+  timeoutMs = SHARD_STATUS_TIMEOUT_MS,
+): Promise<ShardStatus> {
+  const ranges = rangesOfShard(map, shard.index);
+  const known = { id: shard.id, binding: shard.binding, buckets: spanOf(ranges), ranges };
   try {
     const { results, meta } = await withTimeout(
       shard.db.prepare(COUNTS_SQL).all<{ members: number; transactions: number }>(),
@@ -67,11 +91,12 @@ export async function shardStatus(shard: Shard, timeoutMs = SHARD_STATUS_TIMEOUT
  */
 export async function shardStatusPage(
   shards: readonly Shard[],
+  map: readonly MapRange[],
   opts: { limit: number; after?: number; timeoutMs?: number },
 ): Promise<{ data: ShardStatus[]; next_cursor: string | null }> {
   const rest = shards.filter((s) => opts.after === undefined || s.index > opts.after).sort((a, b) => a.index - b.index);
   const pageShards = rest.slice(0, opts.limit);
   const last = pageShards[pageShards.length - 1];
-  const data = await Promise.all(pageShards.map((s) => shardStatus(s, opts.timeoutMs)));
+  const data = await Promise.all(pageShards.map((s) => shardStatus(s, map, opts.timeoutMs)));
   return { data, next_cursor: rest.length > opts.limit && last ? encodeCursor({ shard: last.index }) : null };
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { decodeCursor } from "../../src/http/pagination";
-import { bucketsOfShard } from "../../src/shards/buckets";
+import { initialRanges } from "../../src/shards/bucket-map";
 import { type Shard, shardsOf } from "../../src/shards/registry";
 import { shardStatus, shardStatusPage } from "../../src/shards/status";
 
@@ -18,34 +18,49 @@ const fails = {
   prepare: () => ({ all: () => Promise.reject(new Error("D1_ERROR: Network connection lost")) }),
 } as unknown as D1Database;
 
-function shard(index: number, count: number, db: D1Database): Shard {
-  return { index, id: `shard_${index}`, binding: `SHARD_${index}`, db, buckets: bucketsOfShard(index, count) };
+function shard(index: number, db: D1Database): Shard {
+  return { index, id: `shard_${index}`, binding: `SHARD_${index}`, db };
 }
 
 describe("shard status", () => {
-  it("at N = 1 is the main database, holding every bucket", () => {
-    const [only, ...rest] = shardsOf(env);
-    expect(rest).toHaveLength(0);
-    expect(only).toMatchObject({ index: 0, id: "shard_0", binding: "DB", buckets: { from: 0, to: 4095, count: 4096 } });
-    expect(only?.db).toBe(env.DB);
+  it("gives a shard the map's ranges on it, and an empty list with no span when the map gives it none", async () => {
+    const map = [
+      { first: 0, last: 9, shard: 1 },
+      { first: 10, last: 4000, shard: 0 },
+      { first: 4001, last: 4095, shard: 1 },
+    ];
+    const [main] = shardsOf(env);
+    if (!main) throw new Error("no shard 0");
+    const page = await shardStatusPage([main, shard(1, env.DB), shard(2, env.DB)], map, { limit: 10 });
+    expect(page.data.map((s) => [s.buckets, s.ranges])).toEqual([
+      [{ from: 10, to: 4000, count: 3991 }, [{ from: 10, to: 4000, count: 3991 }]],
+      [
+        { from: 0, to: 4095, count: 105 },
+        [
+          { from: 0, to: 9, count: 10 },
+          { from: 4001, to: 4095, count: 95 },
+        ],
+      ],
+      [{ from: null, to: null, count: 0 }, []],
+    ]);
   });
 
   it("cuts off a shard that does not answer, in about its timeout", async () => {
     const started = Date.now();
-    const status = await shardStatus(shard(0, 1, hangs), 50);
+    const status = await shardStatus(shard(0, hangs), initialRanges(1), 50);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(status).toMatchObject({ reachable: false, members: null, transactions: null, database_bytes: null });
   });
 
   it("pages 5 shards in shard order, each once, with one failing and one hanging among them", async () => {
     const dbs = [env.DB, fails, env.DB, hangs, env.DB];
-    const shards = dbs.map((db, i) => shard(i, dbs.length, db)).reverse(); // order comes from the index, not the list
-    const seen: { id: string; reachable: boolean; from: number }[] = [];
+    const shards = dbs.map((db, i) => shard(i, db)).reverse(); // order comes from the index, not the list
+    const seen: { id: string; reachable: boolean; from: number | null }[] = [];
     let after: number | undefined;
     let pages = 0;
     const started = Date.now();
     for (;;) {
-      const page = await shardStatusPage(shards, { limit: 2, after, timeoutMs: 300 });
+      const page = await shardStatusPage(shards, initialRanges(dbs.length), { limit: 2, after, timeoutMs: 300 });
       pages++;
       seen.push(...page.data.map((s) => ({ id: s.id, reachable: s.reachable, from: s.buckets.from })));
       if (page.next_cursor === null) break;
@@ -78,7 +93,8 @@ describe("shard status", () => {
       }),
     } as unknown as D1Database;
     const page = await shardStatusPage(
-      [0, 1, 2, 3].map((i) => shard(i, 4, slow)),
+      [0, 1, 2, 3].map((i) => shard(i, slow)),
+      initialRanges(4),
       { limit: 4 },
     );
     expect(most).toBe(4);
