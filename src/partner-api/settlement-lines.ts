@@ -3,8 +3,9 @@ import type { RouteModule } from "../http/app";
 import { badCursor, decodeCursor, page } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, PARTNER_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
+import { linesAcrossShards } from "../settlement/across-shards";
 import { LineSchema, SettlementParams, settlementNotFound } from "../settlement/schemas";
-import { getPeriod, getStatementText, lineJson, listLines } from "../settlement/store";
+import { getPeriod, getStatementText, lineJson } from "../settlement/store";
 
 /** partner-api.md §7: the entries one statement counts, each with its exact contribution. */
 export const settlementLineRoutes: RouteModule = (r) => {
@@ -39,7 +40,7 @@ export const settlementLineRoutes: RouteModule = (r) => {
       if (after && !(Number.isSafeInteger(after.at) && Number.isSafeInteger(after.srcId))) {
         throw badCursor();
       }
-      const rows = await listLines(db, partnerId, period, limit + 1, after);
+      const rows = await linesAcrossShards(c.env, partnerId, period, limit + 1, after);
       const result = page(rows, limit, (last) => ({ at: last.at, t: last.txn_id, s: last.src, i: last.src_id }));
       return c.json(
         { data: result.data.map((row) => lineJson(row, partnerId, c.env.SETTLEMENT_CURRENCY)), next_cursor: result.next_cursor },

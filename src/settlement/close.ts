@@ -5,7 +5,8 @@ import { all, first, prepare, raw, runBatch, type Sql, sql } from "../db/sql-tem
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import type { PartnerRow } from "../partners/store";
-import { BUCKET_MS, CLOSED_THROUGH, closedThrough, nextBoundary, periodId, readConfig } from "./periods";
+import { cutOnShards } from "./across-shards";
+import { CLOSED_THROUGH, closedThrough, nextBoundary, periodId, readConfig } from "./periods";
 import {
   buildPeriodFigures,
   type FundingPositions,
@@ -13,10 +14,10 @@ import {
   type PositionRow,
   type ReportBody,
   type SignedStatement,
-  type SumRow,
 } from "./report";
 import { deleteReportBody, openReport, putReportBody, reportRow } from "./report-objects";
 import { canonicalJson, digestOf, signPayload } from "./signing";
+import { sumShards } from "./sums";
 
 /**
  * Closing periods (operator-api.md "Settlement"). A close first claims the period: one INSERT
@@ -143,7 +144,9 @@ async function storeReport(env: Env, period: PeriodRow): Promise<void> {
         sql`SELECT * FROM settlement_positions WHERE settlement_id = ${previous.id} ORDER BY issuer_id, issue_price_micros`,
       )
     : [];
-  const rows = await sumRange(db, period.start_at, period.end_at);
+  // Every shard stops settling into the period before any shard's sums are read (across-shards.ts).
+  await cutOnShards(env, period);
+  const rows = await sumShards(env, period.start_at, period.end_at);
   const currency = env.SETTLEMENT_CURRENCY;
   const figures = buildPeriodFigures(period, rows, opening, currency, await fundingPositions(db));
 
@@ -265,40 +268,4 @@ function closeFundingGuard(won: Sql, funding: string): Sql {
 export async function storedReport(env: Env, id: string): Promise<string | null> {
   const parts = await openReport(env, id);
   return parts === null ? null : parts.text();
-}
-
-const GROUP = raw("kind, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros");
-/** Entries are keyed by (issuer, time): a time range is read per issuer (every partner and the operator). */
-const ISSUERS = raw("(SELECT id FROM partners UNION ALL SELECT 'operator')");
-const ENTRY_COLUMNS = raw(`kind, issuer_id, COALESCE(redeemer_id, '') AS redeemer_id, issue_price_micros, redeem_price_micros,
-  points, 1 AS lines`);
-
-/**
- * The sums of every entry settled in [start, end): whole 15-minute buckets from the aggregates,
- * and the entries of the (at most two) partial buckets at the ends of an off-cycle period read
- * directly. The cost depends on the period's length and the number of distinct
- * (kind, issuer, redeemer, price) combinations, never on the number of transactions.
- */
-export async function sumRange(db: D1Database, start: number, end: number): Promise<SumRow[]> {
-  const firstFull = Math.ceil(start / BUCKET_MS) * BUCKET_MS;
-  const lastFull = Math.floor(end / BUCKET_MS) * BUCKET_MS;
-  const partial: [number, number][] =
-    firstFull >= lastFull
-      ? [[start, end]]
-      : [
-          [start, firstFull],
-          [lastFull, end],
-        ];
-  const [head = [0, 0], tail = [0, 0]] = partial;
-  const full: [number, number] = firstFull < lastFull ? [firstFull, lastFull] : [0, 0];
-  const entriesIn = ([from, to]: [number, number]) =>
-    sql`SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE issuer_id IN ${ISSUERS} AND at >= ${from} AND at < ${to}`;
-  return all<SumRow>(
-    db,
-    sql`SELECT ${GROUP}, SUM(points) AS points, SUM(lines) AS lines FROM (
-         SELECT ${GROUP}, points, lines FROM settlement_aggregates WHERE bucket >= ${full[0]} AND bucket < ${full[1]}
-         UNION ALL ${entriesIn(head)}
-         UNION ALL ${entriesIn(tail)})
-       GROUP BY ${GROUP} ORDER BY ${GROUP}`,
-  );
 }

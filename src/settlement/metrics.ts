@@ -3,10 +3,10 @@ import { toRfc3339 } from "../db/time";
 import type { Env } from "../env";
 import { decimal, formatDecimal } from "../rates/decimal";
 import { formatMicros } from "../rates/micros";
-import { sumRange } from "./close";
 import { figure } from "./money";
 import { periodId } from "./periods";
 import { buildPeriodFigures, type PeriodRow, type PositionRow } from "./report";
+import { sumShards } from "./sums";
 
 /**
  * Points-economy health (operator-api.md "Settlement", `GET /admin/v1/metrics`): outstanding
@@ -27,7 +27,7 @@ export async function pointsMetrics(env: Env, now: number, periods: number): Pro
   const opening = last
     ? await all<PositionRow>(db, sql`SELECT * FROM settlement_positions WHERE settlement_id = ${last.id}`)
     : [];
-  const rows = await sumRange(db, since, Number.MAX_SAFE_INTEGER);
+  const rows = await sumShards(env, since, Number.MAX_SAFE_INTEGER);
   const open = buildPeriodFigures(
     { id: periodId(since), start_at: since, end_at: Math.max(now, since + 1), off_cycle: 0, closed_at: now, closed_by: "" },
     rows,

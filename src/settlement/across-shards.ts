@@ -1,0 +1,41 @@
+import { sql } from "../db/sql-template";
+import type { Env } from "../env";
+import { copyToShards, readEveryShard } from "../shards/fan-out";
+import type { PeriodRow } from "./report-types";
+import { type LinePosition, type LineRow, listLines } from "./store";
+import { byText } from "./sums";
+
+/**
+ * Settlement over the ledger's shards (issue 11 §4, docs/design/shards.md "Settlement across
+ * shards"). The period is claimed in main; `cutOnShards` then gives every other shard the
+ * period's row, after which its settlement triggers settle every booking at or after the
+ * period's end (CLOSED_THROUGH reads that shard's own rows). A batch a shard committed before
+ * the row arrived booked inside the period; none can after: once every shard has the row, the
+ * period's sums are final everywhere, and only then are they read.
+ */
+export async function cutOnShards(env: Env, period: PeriodRow): Promise<void> {
+  await copyToShards(env, [
+    sql`INSERT INTO settlement_periods (id, start_at, end_at, off_cycle, closed_at, closed_by)
+        VALUES (${period.id}, ${period.start_at}, ${period.end_at}, ${period.off_cycle}, ${period.closed_at}, ${period.closed_by})
+        ON CONFLICT DO NOTHING`,
+  ]);
+}
+
+/**
+ * A page of a partner's statement lines over every shard: each shard's first `limit` after the
+ * cursor, merged in the one order (settled_at, transaction, source) descending. Transaction ids
+ * are unique across shards, so that order is total and the cursor needs no shard position.
+ */
+export async function linesAcrossShards(
+  env: Env,
+  partnerId: string,
+  period: PeriodRow,
+  limit: number,
+  cursor?: LinePosition,
+): Promise<LineRow[]> {
+  const pages = await readEveryShard(env, (db) => listLines(db, partnerId, period, limit, cursor));
+  return pages
+    .flat()
+    .sort((a, b) => b.at - a.at || byText(b.txn_id, a.txn_id) || byText(b.src, a.src) || b.src_id - a.src_id)
+    .slice(0, limit);
+}
