@@ -5,6 +5,7 @@ import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
 import { errorResponses, jsonBody, jsonResponse, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
+import { copySchedule } from "../settlement/across-shards";
 import { closedThrough, nextBoundary, readConfig, scheduleChange } from "../settlement/periods";
 
 const ConfigBody = z
@@ -70,6 +71,7 @@ export const settlementConfigRoutes: RouteModule = (r) => {
         scheduleChange(body, now),
         auditStatement({ at: now, actor, action: "settlement.configure", target: "settlement", detail: body }),
       ]);
+      await copySchedule(c.env);
       return c.json(await configJson(c.env.DB), 200);
     },
   );

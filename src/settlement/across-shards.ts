@@ -1,4 +1,4 @@
-import { sql } from "../db/sql-template";
+import { first, raw, type Sql, sql } from "../db/sql-template";
 import type { Env } from "../env";
 import { copyToShards, readEveryShard } from "../shards/fan-out";
 import type { PeriodRow } from "./report-types";
@@ -15,10 +15,41 @@ import { byText } from "./sums";
  */
 export async function cutOnShards(env: Env, period: PeriodRow): Promise<void> {
   await copyToShards(env, [
+    await scheduleCopy(env.DB),
     sql`INSERT INTO settlement_periods (id, start_at, end_at, off_cycle, closed_at, closed_by)
         VALUES (${period.id}, ${period.start_at}, ${period.end_at}, ${period.off_cycle}, ${period.closed_at}, ${period.closed_by})
         ON CONFLICT DO NOTHING`,
   ]);
+}
+
+/** Main's schedule copied to every other shard (after an operator changes it; again at each close). */
+export async function copySchedule(env: Env): Promise<void> {
+  await copyToShards(env, [await scheduleCopy(env.DB)]);
+}
+
+/**
+ * The statement that makes a shard's schedule main's, origin included (each database's own
+ * migration set it to the day it ran). A copy older than the shard's (a lower version, read
+ * before a later change that already arrived) changes nothing.
+ */
+async function scheduleCopy(main: D1Database): Promise<Sql> {
+  const c = await first<ScheduleRow>(
+    main,
+    raw("SELECT period, utc_offset_minutes, grace_seconds, origin, updated_at, version FROM settlement_config WHERE id = 1"),
+  );
+  if (c === null) throw new Error("settlement_config row missing (migration 0004)");
+  return sql`UPDATE settlement_config SET period = ${c.period}, utc_offset_minutes = ${c.utc_offset_minutes},
+      grace_seconds = ${c.grace_seconds}, origin = ${c.origin}, updated_at = ${c.updated_at}, version = ${c.version}
+    WHERE id = 1 AND version <= ${c.version}`;
+}
+
+interface ScheduleRow {
+  period: string;
+  utc_offset_minutes: number;
+  grace_seconds: number;
+  origin: number;
+  updated_at: number;
+  version: number;
 }
 
 /**

@@ -61,7 +61,7 @@ export interface ScheduleChange {
 export function scheduleChange(change: ScheduleChange, now: number): Sql {
   return sql`UPDATE settlement_config SET period = COALESCE(${change.period ?? null}, period),
       utc_offset_minutes = COALESCE(${change.utc_offset_minutes ?? null}, utc_offset_minutes),
-      grace_seconds = COALESCE(${change.grace_seconds ?? null}, grace_seconds), updated_at = ${now}
+      grace_seconds = COALESCE(${change.grace_seconds ?? null}, grace_seconds), updated_at = ${now}, version = version + 1
     WHERE id = 1`;
 }
 

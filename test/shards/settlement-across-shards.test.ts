@@ -169,4 +169,17 @@ describe("a close over two shards", () => {
       n: 1,
     });
   });
+
+  it("the schedule is main's on every shard, origin included; a copy older than a shard's changes nothing", async () => {
+    const schedule = (db: D1Database) =>
+      db.prepare("SELECT period, utc_offset_minutes, grace_seconds, origin, version FROM settlement_config").first();
+    expect((await operator("PUT", "/settlement-config", { grace_seconds: 600 })).status).toBe(200);
+    const main = await schedule(env.DB);
+    expect(main).toMatchObject({ grace_seconds: 600 });
+    expect(await schedule(shard1())).toEqual(main);
+    // Shard 1 already holds a later change than the copy this PUT sends (as if copies crossed).
+    await shard1().prepare("UPDATE settlement_config SET version = version + 5, grace_seconds = 700").run();
+    expect((await operator("PUT", "/settlement-config", { grace_seconds: 650 })).status).toBe(200);
+    expect(await schedule(shard1())).toMatchObject({ grace_seconds: 700 });
+  });
 });
