@@ -1,10 +1,22 @@
 import assert from "node:assert/strict";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, afterEach, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { d1File, Exchange, expectAllGone, findInTree, freePort, killTree, type Proc, scratchDir, survivors } from "./support";
+import { ROOT } from "../scripts/lib/paths";
+import {
+  d1File,
+  d1Files,
+  Exchange,
+  expectAllGone,
+  findInTree,
+  freePort,
+  killTree,
+  type Proc,
+  scratchDir,
+  survivors,
+} from "./support";
 
 /**
  * `npm start` end to end (issue 9, part 3): a real wrangler dev on a free port, its files in a
@@ -64,6 +76,29 @@ async function endsCleanly(x: Exchange, snapshot: Proc[], expected: { code?: num
   await expectAllGone(snapshot, x.port);
 }
 
+/** The generated config's databases: `count` of them, distinct, each with a local file migrated to the last migration. */
+async function assertShardsMigrated(count: number): Promise<void> {
+  const config = JSON.parse((await readFile(join(devDir, "wrangler.jsonc"), "utf8")).replace(/^\/\/.*\n/, "")) as {
+    d1_databases: { binding: string; database_id: string }[];
+  };
+  const bindings = config.d1_databases.map((d) => d.binding);
+  assert.deepEqual(bindings, ["DB", ...Array.from({ length: count - 1 }, (_, i) => `SHARD_${i + 1}`)]);
+  assert.equal(new Set(config.d1_databases.map((d) => d.database_id)).size, count);
+  const migrations = (await readdir(join(ROOT, "migrations"))).filter((f) => f.endsWith(".sql")).sort();
+  const files = d1Files(devDir);
+  assert.ok(files.length >= count, `${files.length} local databases for ${count} shards`);
+  const migrated = files.filter((file) => {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      const applied = db.prepare("SELECT name FROM d1_migrations ORDER BY id").all() as { name: string }[];
+      return JSON.stringify(applied.map((r) => r.name)) === JSON.stringify(migrations);
+    } finally {
+      db.close();
+    }
+  });
+  assert.ok(migrated.length >= count, `${migrated.length} of ${files.length} local databases have every migration`);
+}
+
 describe("npm start", () => {
   it("first start: removes a stale local.json, writes the new one atomically after the seed, runs the crons; Ctrl-C stops everything", async () => {
     const localFile = join(devDir, "local.json");
@@ -119,6 +154,19 @@ describe("npm start", () => {
     const config = JSON.parse(await readFile(localFile, "utf8"));
     assert.equal(config.partners.length, 4);
 
+    // Two shards by default: the generated config declares DB and SHARD_1, each its own local
+    // database, each migrated to the last migration; the shard list shows both.
+    await assertShardsMigrated(2);
+    const listed = await x.operator("GET", "/shards");
+    assert.equal(listed.status, 200);
+    assert.deepEqual(
+      listed.json.data.map((s: { binding: string; reachable: boolean }) => [s.binding, s.reachable]),
+      [
+        ["DB", true],
+        ["SHARD_1", true],
+      ],
+    );
+
     // The Cron Triggers of wrangler.toml: announced, and run once at start through /__scheduled.
     await x.waitForLine(/Cron Triggers "\* \* \* \* \*" \(wrangler\.toml\): npm start runs the scheduled handler/);
     await x.waitForLine(/\[cron\] cron "\* \* \* \* \*" \(catch-up at start\): GET \/__scheduled\?cron=.* → 200/);
@@ -164,6 +212,45 @@ describe("npm start", () => {
     const snapshotNow = [...snapshot, ...x.snapshot()];
     process.kill(x.npm.pid!, "SIGTERM"); // npm passes SIGTERM on to its script
     await endsCleanly(x, snapshotNow, { code: 143 });
+  });
+
+  it("SHARDS=3: three databases, each migrated; the demo coalition's members all on DB", async () => {
+    const x = Exchange.start(devDir, await freePort(), { SHARDS: "3" });
+    running.add(x);
+    await x.ready();
+    assert.match(x.output(), /3 shard\(s\): DB, SHARD_1, SHARD_2/);
+    await assertShardsMigrated(3);
+    const listed = (await x.operator("GET", "/shards")).json.data as {
+      binding: string;
+      members: number;
+      buckets: { count: number };
+    }[];
+    assert.deepEqual(
+      listed.map((s) => s.binding),
+      ["DB", "SHARD_1", "SHARD_2"],
+    );
+    assert.ok((listed[0]?.members ?? 0) > 0, "no demo member on DB");
+    assert.deepEqual(
+      listed.slice(1).map((s) => [s.members, s.buckets.count]),
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    );
+    const snapshot = x.snapshot();
+    process.kill(-x.pgid, "SIGTERM");
+    await endsCleanly(x, snapshot, { code: 143 });
+  });
+
+  it("SHARDS that is not a shard count: a clear error, exit 1, nothing started", async () => {
+    for (const shards of ["0", "two", "257", "1.5"]) {
+      const x = Exchange.start(devDir, await freePort(), { SHARDS: shards });
+      running.add(x);
+      const exit = await x.exited;
+      assert.equal(exit.code, 1, x.output());
+      assert.match(x.output(), new RegExp(`SHARDS must be a whole number of shards from 1 to 256, got "${shards}"`));
+      assert.doesNotMatch(x.output(), /applying migrations|wrangler dev/);
+    }
   });
 
   it("SIGHUP to the whole group (the terminal is closed): nothing is left", async () => {

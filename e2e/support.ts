@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Browser, chromium } from "playwright-core";
 import { readLocalConfig } from "../scripts/lib/local-config";
@@ -72,7 +73,7 @@ export class Exchange {
     }
   }
 
-  static start(devDir: string, port: number): Exchange {
+  static start(devDir: string, port: number, env: Record<string, string> = {}): Exchange {
     // npm itself, as `npm start` in a terminal; npm_execpath is npm's own script when run by npm.
     const npmCli = process.env.npm_execpath;
     const [command, args] = npmCli ? [process.execPath, [npmCli, "start"]] : ["npm", ["start"]];
@@ -81,7 +82,7 @@ export class Exchange {
       // A new session and process group, like a terminal's job; the group id is npm's pid.
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PORT: String(port), COALITION_DEV_DIR: devDir, FORCE_COLOR: "0" },
+      env: { ...process.env, PORT: String(port), COALITION_DEV_DIR: devDir, FORCE_COLOR: "0", ...env },
     });
     if (npm.pid === undefined) throw new Error("npm did not start");
     return new Exchange(npm, port, devDir);
@@ -268,12 +269,29 @@ export function killTree(procs: Proc[]): void {
   }
 }
 
-/** The local D1 database file of binding DB in a COALITION_DEV_DIR. */
-export function d1File(devDir: string): string {
+/** Every local D1 database file in a COALITION_DEV_DIR: DB's and each shard's (named by a hash, in no order). */
+export function d1Files(devDir: string): string[] {
   const dir = join(devDir, "state", "v3", "d1", "miniflare-D1DatabaseObject");
-  const file = readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
-  if (!file) throw new Error(`no D1 database in ${dir}`);
-  return join(dir, file);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
+    .map((f) => join(dir, f));
+}
+
+/**
+ * The local D1 database file of binding DB: with several shards, the one the demo coalition
+ * was seeded into (every database has the same tables; only DB has a seed's record).
+ */
+export function d1File(devDir: string): string {
+  const seeded = d1Files(devDir).filter((file) => {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      return (db.prepare("SELECT COUNT(*) AS n FROM seeds").get() as { n: number }).n > 0;
+    } finally {
+      db.close();
+    }
+  });
+  if (seeded.length !== 1) throw new Error(`${seeded.length} seeded D1 databases in ${devDir}, not one (DB)`);
+  return seeded[0] as string;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,8 +4,10 @@
  * 1. removes .dev/local.json of an earlier run (step 7 writes this run's, once it is usable);
  * 2. generates (first run) and keeps the local keys in .dev/keys.json;
  * 3. writes OPERATOR_JWKS and STATEMENT_SIGNING_JWK into .dev.vars for `wrangler dev`;
- * 4. applies the D1 migrations to the local database (.dev/state);
- * 5. starts `wrangler dev --test-scheduled` on 127.0.0.1:$PORT (default 8787), waits for GET /health;
+ * 4. writes .dev/wrangler.jsonc, wrangler.toml plus SHARD_1 … SHARD_{n−1} for SHARDS=n (default 2),
+ *    and applies the D1 migrations to every local database, one after another (.dev/state);
+ * 5. starts `wrangler dev --test-scheduled` on 127.0.0.1:$PORT (default 8787) with that config,
+ *    waits for GET /health;
  * 6. runs the worker's scheduled handler on the crons of wrangler.toml (once now, to catch up,
  *    then on each cron's schedule), since wrangler dev never fires Cron Triggers itself;
  * 7. seeds the demo coalition through the operator and partner APIs (once per database), writes
@@ -24,10 +26,11 @@ import { type DevKeys, loadOrCreateKeys } from "./lib/keys";
 import { type LocalConfig, removeLocalConfig, writeLocalConfig } from "./lib/local-config";
 import { mintOperatorToken } from "./lib/operator-token";
 import { log, warn } from "./lib/output";
-import { DEV_VARS_FILE, KEYS_FILE, LOCAL_FILE, ROOT, STATE_DIR, shown } from "./lib/paths";
+import { DEV_VARS_FILE, KEYS_FILE, LOCAL_FILE, ROOT, STATE_DIR, shown, WRANGLER_CONFIG } from "./lib/paths";
 import type { GroupChild } from "./lib/process-group";
 import { type SeedSummary, seedDemoCoalition } from "./lib/seed";
 import { isHealthy, portIsFree, waitForHealth } from "./lib/server";
+import { parseShardCount, ShardCountError, writeShardedConfig } from "./lib/shard-config";
 import { Supervisor } from "./lib/supervisor";
 import { welcomeText } from "./lib/welcome";
 import { readWorkerConfig, type WorkerConfig } from "./lib/worker-config";
@@ -106,20 +109,40 @@ async function prepareKeys(): Promise<DevKeys> {
   return keys;
 }
 
-/** Steps 4 and 5: migrations (non-interactively: no TTY on stdin and CI=true), then wrangler dev until healthy. */
-async function startWrangler(port: number, baseUrl: string): Promise<void> {
+/**
+ * Step 4: the generated config, and migrations on every database (the same ones everywhere),
+ * non-interactively (no TTY on stdin and CI=true), one wrangler run per database in turn.
+ */
+async function migrateShards(shardCount: number): Promise<void> {
   await mkdir(STATE_DIR, { recursive: true });
-  log(`applying migrations to the local D1 (${shown(STATE_DIR)})`);
-  const migrate = runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR], "[d1]", { CI: "true" });
-  const migrated = await migrate.exited;
-  await migrate.sweep();
-  if (migrated.code !== 0) throw new StartError(`wrangler d1 migrations apply exited with ${migrated.signal ?? migrated.code}`);
+  const databases = await writeShardedConfig(WRANGLER_CONFIG, shardCount);
+  log(
+    `${shardCount} shard(s): ${databases.map((d) => d.binding).join(", ")} (${shown(WRANGLER_CONFIG)}; SHARDS=n npm start for another count)`,
+  );
+  for (const { binding } of databases) {
+    if (supervisor.isStopping) return;
+    log(`applying migrations to the local D1 ${binding} (${shown(STATE_DIR)})`);
+    const migrate = runWrangler(
+      ["d1", "migrations", "apply", binding, "--local", "--persist-to", STATE_DIR, "--config", WRANGLER_CONFIG],
+      `[d1 ${binding}]`,
+      { CI: "true" },
+    );
+    const migrated = await migrate.exited;
+    await migrate.sweep();
+    if (migrated.code !== 0) {
+      throw new StartError(`wrangler d1 migrations apply ${binding} exited with ${migrated.signal ?? migrated.code}`);
+    }
+  }
+}
 
+/** Step 5: wrangler dev until healthy. */
+async function startWrangler(port: number, baseUrl: string): Promise<void> {
   log(`starting wrangler dev --test-scheduled on ${baseUrl}`);
   const dev = runWrangler(
     [
       "dev",
-      ...["--port", String(port), "--ip", HOST, "--persist-to", STATE_DIR, "--env-file", DEV_VARS_FILE],
+      ...["--config", WRANGLER_CONFIG, "--port", String(port), "--ip", HOST],
+      ...["--persist-to", STATE_DIR, "--env-file", DEV_VARS_FILE],
       "--test-scheduled",
       "--show-interactive-dev-session=false",
     ],
@@ -196,11 +219,14 @@ function localConfig(keys: DevKeys, baseUrl: string, currency: string, memberRef
 async function main(): Promise<void> {
   supervisor.install();
   const port = parsePort(process.env.PORT);
+  const shardCount = parseShardCount(process.env.SHARDS);
   const baseUrl = `http://${HOST}:${port}`;
   await checkPort(port, baseUrl);
   await removeLocalConfig();
   const worker = readWorkerConfig();
   const keys = await prepareKeys();
+  await migrateShards(shardCount);
+  if (supervisor.isStopping) return;
   await startWrangler(port, baseUrl);
   if (supervisor.isStopping) return;
   const driver = await driveCrons(worker, baseUrl);
@@ -225,7 +251,7 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   console.error(
-    `[start] error: ${e instanceof StartError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+    `[start] error: ${e instanceof StartError || e instanceof ShardCountError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
   );
   void supervisor.shutdown(1);
 });

@@ -18,6 +18,8 @@ export const STATE_DIR = join(DEV_DIR, "state");
 /** Secrets for `wrangler dev` (dotenv format; `npm start` passes it with --env-file). */
 export const DEV_VARS_FILE = DEV_DIR_OVERRIDE ? join(DEV_DIR_OVERRIDE, "dev.vars") : join(ROOT, ".dev.vars");
 export const WRANGLER_TOML = join(ROOT, "wrangler.toml");
+/** wrangler.toml plus the local shards' D1 bindings, written by each `npm start` (scripts/lib/shard-config.ts). */
+export const WRANGLER_CONFIG = join(DEV_DIR, "wrangler.jsonc");
 
 /** A path as shown to a person: relative to the project root. */
 export function shown(path: string): string {
