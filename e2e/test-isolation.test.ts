@@ -4,6 +4,7 @@ import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { stripVTControlCharacters } from "node:util";
 import { ROOT } from "../scripts/lib/paths";
 
 /**
@@ -55,7 +56,7 @@ describe("npm test and a developer's .dev.vars", () => {
       assert.doesNotMatch(output, /Using secrets defined in/);
       assert.doesNotMatch(output, /DEV_VARS_CANARY/);
       // One file in each vitest project: `sharded` (DB, SHARD_1) and `single` (DB).
-      assert.match(output, /Test Files\s+2 passed \(2\)/);
+      assert.match(stripVTControlCharacters(output), /Test Files\s+2 passed \(2\)/);
     } finally {
       await rm(copy, { recursive: true, force: true });
     }
