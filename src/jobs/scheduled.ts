@@ -1,3 +1,4 @@
+import { copyCatalogueWhereBehind } from "../catalogue/replicate";
 import type { Env } from "../env";
 import { RETENTION_MS } from "../http/idempotency";
 import { expireLots, releasePendingEarns, voidExpiredHolds } from "../ledger/expire";
@@ -21,6 +22,7 @@ export const JOBS: Job[] = [
   { name: "expire-lots", run: async (env, now) => ({ ...(await expireLots(env.DB, now)) }) },
   { name: "reject-timed-out-reviews", run: async (env, now) => ({ ...(await rejectTimedOutReviews(env.DB, now)) }) },
   { name: "settlement-close", run: (env, now) => scheduledClose(env, now) },
+  { name: "copy-catalogue", run: (env) => copyCatalogueWhereBehind(env) },
   { name: "prune-risk-counters", run: async (env, now) => ({ ...(await pruneRiskCounters(env.DB, now)) }) },
   { name: "prune-request-nonces", run: async (env, now) => ({ ...(await pruneRequestNonces(env.DB, now)) }) },
   { name: "prune-member-sessions", run: async (env, now) => ({ ...(await pruneMemberSessions(env.DB, now)) }) },

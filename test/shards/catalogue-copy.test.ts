@@ -1,0 +1,83 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { copyCatalogueIfChanged } from "../../src/catalogue/replicate";
+import type { Env } from "../../src/env";
+import { createPartner, operator } from "../support/exchange";
+import { runScheduledJobs } from "../support/jobs";
+import { partnerWithCard } from "../support/ledger";
+
+/**
+ * Catalogue replication (issue 11 §2, docs/design/shards.md) at N = 2: every operator change to
+ * partners, keys, rate cards, risk rules or coalition settings is copied to SHARD_1 with main's
+ * catalogue version, funding excepted; the scheduled job repairs a copy that fell behind.
+ */
+
+const shard1 = (): D1Database => {
+  const db = (env as unknown as Record<string, D1Database | undefined>).SHARD_1;
+  if (!db) throw new Error("this file runs in the sharded project (DB + SHARD_1)");
+  return db;
+};
+
+const PARTNER_COLUMNS =
+  "id, name, status, funding_mode, credit_limit_micros, pending_days, hold_ttl_seconds, receivables, allowed_origins, created_at, updated_at";
+
+/** The catalogue as a shard decides on it. */
+async function catalogueOf(db: D1Database) {
+  const rows = async (query: string) => (await db.prepare(query).all()).results;
+  return {
+    version: await db.prepare("SELECT version FROM catalogue_version").first("version"),
+    partners: await rows(`SELECT ${PARTNER_COLUMNS} FROM partners ORDER BY id`),
+    keys: await rows("SELECT * FROM partner_keys ORDER BY partner_id, kid"),
+    cards: await rows("SELECT * FROM rate_cards ORDER BY id"),
+    rules: await rows("SELECT * FROM risk_rule_set"),
+    settings: await rows("SELECT * FROM coalition_settings"),
+  };
+}
+
+describe("the catalogue on every shard", () => {
+  it("partners, keys and rate cards created through the operator API are on shard 1 at main's version", async () => {
+    const p = await partnerWithCard();
+    const main = await catalogueOf(env.DB);
+    expect(main.partners.map((r) => r.id)).toContain(p.id);
+    expect(main.cards.length).toBeGreaterThan(0);
+    expect(await catalogueOf(shard1())).toEqual(main);
+  });
+
+  it("a suspension, a revoked key and new risk rules are copied; funding is not", async () => {
+    const p = await createPartner({ funding: { mode: "prepaid", balance: { value: "50.00", unit: "CNY" } } });
+    expect((await operator("PATCH", `/partners/${p.id}`, { status: "suspended" })).status).toBe(200);
+    expect((await operator("DELETE", `/partners/${p.id}/keys/${p.credentials.kid}`)).status).toBeLessThan(300);
+    const rules = [{ id: "cap", action: "review", applies_to: "earn", subject: "transaction", max_points: 5000 }];
+    expect((await operator("PUT", "/risk-rules", { rules })).status).toBe(200);
+    const main = await catalogueOf(env.DB);
+    expect(main.partners.find((r) => r.id === p.id)).toMatchObject({ status: "suspended" });
+    expect(main.keys.find((k) => k.partner_id === p.id)?.revoked_at).not.toBeNull();
+    expect(await catalogueOf(shard1())).toEqual(main);
+    const balance = (db: D1Database) =>
+      db.prepare("SELECT prepaid_balance_micros AS b FROM partners WHERE id = ?1").bind(p.id).first("b");
+    expect(await balance(env.DB)).toBe(50_000_000);
+    expect(await balance(shard1())).toBe(0);
+  });
+
+  it("a copy that fell behind is repaired by the scheduled job", async () => {
+    await shard1().batch([
+      shard1().prepare("UPDATE partners SET name = 'stale copy'"),
+      shard1().prepare("UPDATE catalogue_version SET version = 1"),
+    ]);
+    expect(await catalogueOf(shard1())).not.toEqual(await catalogueOf(env.DB));
+    await runScheduledJobs();
+    expect(await catalogueOf(shard1())).toEqual(await catalogueOf(env.DB));
+  });
+
+  it("a copy that fails does not fail the change it follows (the job copies it later)", async () => {
+    await createPartner();
+    const unreachable = new Proxy(shard1(), {
+      get(target, name) {
+        if (name === "batch") return () => Promise.reject(new Error("shard 1 is unreachable"));
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await expect(copyCatalogueIfChanged({ ...(env as Env), SHARD_1: unreachable } as Env)).resolves.toBeUndefined();
+  });
+});
