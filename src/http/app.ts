@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { memberCors, memberSession } from "../auth/member-session";
 import { operatorToken } from "../auth/operator-token";
 import { partnerSignature } from "../auth/partner-signature";
-import { catalogueCopy } from "./catalogue-copy";
+import { CATALOGUE_WRITES, catalogueCopy } from "./catalogue-copy";
 import { consoleRoutes } from "./console";
 import type { AppEnv } from "./context";
 import { docsRoutes } from "./docs";
@@ -67,7 +67,7 @@ export function createApp(routes: AppRoutes): OpenAPIHono<AppEnv> {
 
   const operator = newRouter();
   operator.use("*", operatorToken());
-  operator.use("*", catalogueCopy());
+  for (const [method, path] of CATALOGUE_WRITES) operator.on(method, path, catalogueCopy());
   for (const register of routes.operator) register(operator);
   app.route("/admin/v1", operator);
 

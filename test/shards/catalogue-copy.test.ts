@@ -4,7 +4,7 @@ import { copyCatalogueIfChanged } from "../../src/catalogue/replicate";
 import type { Env } from "../../src/env";
 import { createPartner, operator } from "../support/exchange";
 import { runScheduledJobs } from "../support/jobs";
-import { partnerWithCard } from "../support/ledger";
+import { DEFAULT_CARD } from "../support/ledger";
 
 /**
  * Catalogue replication (issue 11 §2, docs/design/shards.md) at N = 2: every operator change to
@@ -36,23 +36,39 @@ async function catalogueOf(db: D1Database) {
 
 describe("the catalogue on every shard", () => {
   it("partners, keys and rate cards created through the operator API are on shard 1 at main's version", async () => {
-    const p = await partnerWithCard();
+    const copied = async () => expect(await catalogueOf(shard1())).toEqual(await catalogueOf(env.DB));
+    const id = `p-copy-${Date.now().toString(36)}`;
+    const made = await operator("POST", "/partners", {
+      id,
+      name: "Copied",
+      funding: { mode: "postpaid", credit_limit: { value: "10.00", unit: "CNY" } },
+    });
+    expect(made.status, made.text).toBe(201);
+    await copied(); // the partner alone, before any other change copies everything
+    const created = { id };
+    const p = await createPartner();
+    await copied(); // and its key
+    expect((await operator("POST", `/partners/${p.id}/rate-cards`, DEFAULT_CARD)).status).toBe(201);
     const main = await catalogueOf(env.DB);
-    expect(main.partners.map((r) => r.id)).toContain(p.id);
+    expect(main.partners.map((r) => r.id)).toEqual(expect.arrayContaining([created.id, p.id]));
     expect(main.cards.length).toBeGreaterThan(0);
     expect(await catalogueOf(shard1())).toEqual(main);
   });
 
   it("a suspension, a revoked key and new risk rules are copied; funding is not", async () => {
     const p = await createPartner({ funding: { mode: "prepaid", balance: { value: "50.00", unit: "CNY" } } });
+    // Each change is on shard 1 when it is answered (not only after a later one copies everything).
+    const copied = async () => expect(await catalogueOf(shard1())).toEqual(await catalogueOf(env.DB));
     expect((await operator("PATCH", `/partners/${p.id}`, { status: "suspended" })).status).toBe(200);
+    await copied();
     expect((await operator("DELETE", `/partners/${p.id}/keys/${p.credentials.kid}`)).status).toBeLessThan(300);
+    await copied();
     const rules = [{ id: "cap", action: "review", applies_to: "earn", subject: "transaction", max_points: 5000 }];
     expect((await operator("PUT", "/risk-rules", { rules })).status).toBe(200);
+    await copied();
     const main = await catalogueOf(env.DB);
     expect(main.partners.find((r) => r.id === p.id)).toMatchObject({ status: "suspended" });
     expect(main.keys.find((k) => k.partner_id === p.id)?.revoked_at).not.toBeNull();
-    expect(await catalogueOf(shard1())).toEqual(main);
     const balance = (db: D1Database) =>
       db.prepare("SELECT prepaid_balance_micros AS b FROM partners WHERE id = ?1").bind(p.id).first("b");
     expect(await balance(env.DB)).toBe(50_000_000);
