@@ -83,20 +83,14 @@ export async function copyCatalogueWhereBehind(env: Env): Promise<{ shards_behin
   return { shards_behind: behind };
 }
 
-/** The version this isolate last copied to the shards. */
-let lastCopied: number | undefined;
-
 /**
- * After an operator write: copies the catalogue when it changed since this isolate last copied it
- * (one read of main's version; nothing at N = 1). A copy that fails leaves the committed change
- * answered as such; the scheduled job copies it again within a minute.
+ * After an operator write that changed the catalogue: copies it to every other shard (one
+ * snapshot read of main, then one batch per shard in parallel; nothing at N = 1). A copy that
+ * fails leaves the committed change answered as such; the scheduled job copies it again within a minute.
  */
-export async function copyCatalogueIfChanged(env: Env): Promise<void> {
-  if (shardsOf(env).length === 1) return;
-  const version = (await first<{ version: number }>(env.DB, raw("SELECT version FROM catalogue_version WHERE id = 1")))?.version;
-  if (version === lastCopied) return;
+export async function copyCatalogueAfterChange(env: Env): Promise<void> {
   try {
-    lastCopied = (await copyCatalogue(env)) ?? undefined;
+    await copyCatalogue(env);
   } catch (error) {
     console.error("catalogue copy to the shards failed; the scheduled job retries", error);
   }

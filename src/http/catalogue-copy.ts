@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { copyCatalogueIfChanged } from "../catalogue/replicate";
+import { copyCatalogueAfterChange } from "../catalogue/replicate";
 import type { AppEnv } from "./context";
 
 /**
@@ -20,6 +20,6 @@ export const CATALOGUE_WRITES = [
 export function catalogueCopy(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
-    if (c.res.status < 400) await copyCatalogueIfChanged(c.env);
+    if (c.res.status < 400) await copyCatalogueAfterChange(c.env);
   };
 }

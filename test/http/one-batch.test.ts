@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PartnerClient } from "../../packages/partner-sdk/src/index";
 import { app } from "../../src/index";
+import { type CallCounter, counting } from "../support/d1-calls";
 import { BASE_URL, createPartner, operator, operatorToken, type TestPartner } from "../support/exchange";
 import { checkInvariants } from "../support/invariants";
 import { CONTEXT, DEFAULT_CARD, enrol, expectOk, link, newRef, partnerWithCard } from "../support/ledger";
@@ -13,43 +14,9 @@ import { CONTEXT, DEFAULT_CARD, enrol, expectOk, link, newRef, partnerWithCard }
  * paths (a replay, a stored business outcome, a stale catalogue) may take a second.
  */
 
-let calls = 0;
-/** The SQL of the last batch sent. */
-let lastBatch: string[] = [];
+const counter: CallCounter = { calls: 0, lastBatch: [] };
 
-function counting(db: D1Database): D1Database {
-  const statement = (s: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(s, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== "function") return value;
-        if (prop === "bind") return (...args: unknown[]) => statement(value.apply(target, args));
-        if (["run", "all", "first", "raw"].includes(String(prop))) {
-          return (...args: unknown[]) => {
-            calls++;
-            return value.apply(target, args);
-          };
-        }
-        return value.bind(target);
-      },
-    });
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (prop === "prepare") return (query: string) => statement(target.prepare(query));
-      if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          calls++;
-          lastBatch = statements.map((s) => String((s as unknown as { statement: string }).statement));
-          return target.batch(statements);
-        };
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-const countedEnv = () => ({ ...env, DB: counting(env.DB) });
+const countedEnv = () => ({ ...env, DB: counting(env.DB, counter) });
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 const countedFetch = async (request: Request): Promise<Response> => app.fetch(request, countedEnv(), ctx);
 
@@ -68,9 +35,9 @@ async function countedOperator(method: string, path: string, body: unknown, idem
 
 /** The D1 round trips `action` made. */
 async function roundTrips<T>(action: () => Promise<T>): Promise<{ calls: number; result: T }> {
-  calls = 0;
+  counter.calls = 0;
   const result = await action();
-  return { calls, result };
+  return { calls: counter.calls, result };
 }
 
 let p: TestPartner;
@@ -141,7 +108,7 @@ describe("one D1 round trip per request on the happy path", () => {
   it("an earn's batch opens with one guard statement (key, partner, jti, catalogue, key, member), then the jti", async () => {
     const earn = await roundTrips(() => client.post("/v1/earn", { member_ref: ref, points: 5, context: CONTEXT }));
     expect([earn.result.status, earn.calls]).toEqual([201, 1]);
-    const [opening, second] = lastBatch;
+    const [opening, second] = counter.lastBatch;
     for (const code of [
       "unknown_key",
       "partner_suspended",
@@ -154,7 +121,7 @@ describe("one D1 round trip per request on the happy path", () => {
     }
     expect(second).toMatch(/^INSERT INTO request_nonces/);
     // The transaction, the funding guard and draw, the lot, debt repayment (2), its credit, the transfers, the record.
-    expect(lastBatch).toHaveLength(11);
+    expect(counter.lastBatch).toHaveLength(11);
   });
 
   it("enrolment, link code: one each", async () => {

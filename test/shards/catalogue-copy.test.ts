@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { copyCatalogueIfChanged } from "../../src/catalogue/replicate";
+import { copyCatalogueAfterChange } from "../../src/catalogue/replicate";
 import type { Env } from "../../src/env";
 import { createPartner, operator } from "../support/exchange";
 import { runScheduledJobs } from "../support/jobs";
@@ -94,6 +94,6 @@ describe("the catalogue on every shard", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    await expect(copyCatalogueIfChanged({ ...(env as Env), SHARD_1: unreachable } as Env)).resolves.toBeUndefined();
+    await expect(copyCatalogueAfterChange({ ...(env as Env), SHARD_1: unreachable } as Env)).resolves.toBeUndefined();
   });
 });
