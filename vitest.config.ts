@@ -59,7 +59,7 @@ function workerFromWranglerToml() {
 /**
  * The `single` project's files: a smoke of the suite at N = 1 (DB alone), one file per kind of
  * thing a shard count could break: bindings, the shard list, a signed call, the ledger through
- * the API, a settlement close.
+ * the API, a settlement close, the round trips per operation.
  */
 const SINGLE_SMOKE = [
   "test/bindings.test.ts",
@@ -67,6 +67,7 @@ const SINGLE_SMOKE = [
   "test/operator/shards.test.ts",
   "test/ledger/earn-burn.test.ts",
   "test/settlement/settlement.test.ts",
+  "test/shards/round-trips.test.ts",
 ];
 
 /** The shards' D1 bindings at N shards: SHARD_1 … SHARD_{N−1} (DB is shard 0, from wrangler.toml). */

@@ -1,6 +1,7 @@
 import { first, raw, type Sql, sql } from "../db/sql-template";
 import type { Env } from "../env";
 import { copyToShards, readEveryShard } from "../shards/fan-out";
+import { shardsOf } from "../shards/registry";
 import type { PeriodRow } from "./report-types";
 import { type LinePosition, type LineRow, listLines } from "./store";
 import { byText } from "./sums";
@@ -14,6 +15,7 @@ import { byText } from "./sums";
  * period's sums are final everywhere, and only then are they read.
  */
 export async function cutOnShards(env: Env, period: PeriodRow): Promise<void> {
+  if (shardsOf(env).length === 1) return; // main is the only shard, and holds the claim
   await copyToShards(env, [
     await scheduleCopy(env.DB),
     sql`INSERT INTO settlement_periods (id, start_at, end_at, off_cycle, closed_at, closed_by)
@@ -24,6 +26,7 @@ export async function cutOnShards(env: Env, period: PeriodRow): Promise<void> {
 
 /** Main's schedule copied to every other shard (after an operator changes it; again at each close). */
 export async function copySchedule(env: Env): Promise<void> {
+  if (shardsOf(env).length === 1) return;
   await copyToShards(env, [await scheduleCopy(env.DB)]);
 }
 
