@@ -24,10 +24,18 @@ export async function cutOnShards(env: Env, period: PeriodRow): Promise<void> {
   ]);
 }
 
-/** Main's schedule copied to every other shard (after an operator changes it; again at each close). */
+/**
+ * Main's schedule copied to every other shard after an operator changed it. A copy that fails
+ * leaves the committed change answered as such: every close copies the schedule again before
+ * its cut (as the catalogue's copy does, src/catalogue/replicate.ts).
+ */
 export async function copySchedule(env: Env): Promise<void> {
   if (shardsOf(env).length === 1) return;
-  await copyToShards(env, [await scheduleCopy(env.DB)]);
+  try {
+    await copyToShards(env, [await scheduleCopy(env.DB)]);
+  } catch (error) {
+    console.error("schedule copy to the shards failed; the next close copies it", error);
+  }
 }
 
 /**

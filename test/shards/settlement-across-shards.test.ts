@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
+import { copySchedule } from "../../src/settlement/across-shards";
 import { closePeriods } from "../../src/settlement/close";
 import type { SignedReport } from "../../src/settlement/report-types";
 import { ShardWriteError } from "../../src/shards/fan-out";
@@ -168,6 +169,23 @@ describe("a close over two shards", () => {
     ).toEqual({
       n: 1,
     });
+  });
+
+  it("a schedule copy that fails does not fail the change it follows; the next close copies it before its cut", async () => {
+    const unreachable = new Proxy(shard1(), {
+      get(target, name) {
+        if (name === "batch") return () => Promise.reject(new Error("shard 1 is unreachable"));
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await expect(copySchedule({ ...(env as Env), SHARD_1: unreachable } as Env)).resolves.toBeUndefined();
+    await shard1().prepare("UPDATE settlement_config SET grace_seconds = 1").run(); // a shard that missed a change
+    await nextSecond();
+    const r = await operator("POST", "/settlements/close", { period_end: new Date().toISOString() });
+    expect(r.status, r.text).toBe(200);
+    const grace = (db: D1Database) => db.prepare("SELECT grace_seconds AS g FROM settlement_config").first("g");
+    expect(await grace(shard1())).toBe(await grace(env.DB));
   });
 
   it("the schedule is main's on every shard, origin included; a copy older than a shard's changes nothing", async () => {
