@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { copyCatalogueAfterChange } from "../../src/catalogue/replicate";
 import type { Env } from "../../src/env";
+import { failingBatches } from "../support/d1-calls";
 import { createPartner, operator } from "../support/exchange";
 import { runScheduledJobs } from "../support/jobs";
 import { DEFAULT_CARD } from "../support/ledger";
@@ -87,13 +88,7 @@ describe("the catalogue on every shard", () => {
 
   it("a copy that fails does not fail the change it follows (the job copies it later)", async () => {
     await createPartner();
-    const unreachable = new Proxy(shard1(), {
-      get(target, name) {
-        if (name === "batch") return () => Promise.reject(new Error("shard 1 is unreachable"));
-        const value = Reflect.get(target, name);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const unreachable = failingBatches(shard1(), "shard 1 is unreachable");
     await expect(copyCatalogueAfterChange({ ...(env as Env), SHARD_1: unreachable } as Env)).resolves.toBeUndefined();
   });
 });

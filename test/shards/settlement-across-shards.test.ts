@@ -6,6 +6,7 @@ import { closePeriods } from "../../src/settlement/close";
 import type { SignedReport } from "../../src/settlement/report-types";
 import { ShardWriteError } from "../../src/shards/fan-out";
 import { closeNow, nextSecond, reportStatement, settleClockAtNoon } from "../settlement/support";
+import { failingBatches } from "../support/d1-calls";
 import { operator, type TestPartner } from "../support/exchange";
 import { burn, earn, enrol, expectOk, link, partnerWithCard } from "../support/ledger";
 
@@ -136,13 +137,7 @@ describe("a close over two shards", () => {
     await bookOnShard1(A, B, 60, 10, Date.now());
     await nextSecond();
     const periodEnd = Math.floor(Date.now() / 1000) * 1000;
-    const failing = new Proxy(shard1(), {
-      get(target, name) {
-        if (name === "batch") return () => Promise.reject(new Error("shard 1 is unreachable"));
-        const value = Reflect.get(target, name);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const failing = failingBatches(shard1(), "shard 1 is unreachable");
     const brokenEnv = { ...(env as Env), SHARD_1: failing } as Env;
     await expect(closePeriods(brokenEnv, { now: periodEnd, by: "test", periodEnd })).rejects.toBeInstanceOf(ShardWriteError);
     const claimed = await env.DB.prepare(
@@ -172,13 +167,7 @@ describe("a close over two shards", () => {
   });
 
   it("a schedule copy that fails does not fail the change it follows; the next close copies it before its cut", async () => {
-    const unreachable = new Proxy(shard1(), {
-      get(target, name) {
-        if (name === "batch") return () => Promise.reject(new Error("shard 1 is unreachable"));
-        const value = Reflect.get(target, name);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const unreachable = failingBatches(shard1(), "shard 1 is unreachable");
     await expect(copySchedule({ ...(env as Env), SHARD_1: unreachable } as Env)).resolves.toBeUndefined();
     await shard1().prepare("UPDATE settlement_config SET grace_seconds = 1").run(); // a shard that missed a change
     await nextSecond();

@@ -39,3 +39,14 @@ export function counting(db: D1Database, counter: CallCounter): D1Database {
     },
   });
 }
+
+/** The same database, except that every batch fails as an unreachable database's would (fault injection). */
+export function failingBatches(db: D1Database, message = "the database is unreachable"): D1Database {
+  return new Proxy(db, {
+    get(target, name) {
+      if (name === "batch") return () => Promise.reject(new Error(message));
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
