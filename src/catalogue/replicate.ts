@@ -32,7 +32,7 @@ const CATALOGUE: readonly CatalogueTable[] = [
 ];
 
 /** Main's catalogue at one version, as the statements that make a shard's copy equal to it. */
-export async function catalogueCopy(main: D1Database): Promise<{ version: number; statements: Sql[] }> {
+export async function catalogueCopy(main: D1Database): Promise<Sql[]> {
   const [versionRow, ...tables] = await runBatch(main, [
     raw("SELECT version FROM catalogue_version WHERE id = 1"),
     ...CATALOGUE.map((t) => raw(`SELECT * FROM ${t.table}`)),
@@ -41,7 +41,7 @@ export async function catalogueCopy(main: D1Database): Promise<{ version: number
   if (version === undefined) throw new Error("catalogue_version has no row (migration 0007)");
   const statements = CATALOGUE.flatMap((t, i) => upsert(t, (tables[i]?.results ?? []) as Record<string, unknown>[]));
   statements.push(sql`UPDATE catalogue_version SET version = ${version} WHERE id = 1`);
-  return { version, statements };
+  return statements;
 }
 
 function upsert(t: CatalogueTable, rows: Record<string, unknown>[]): Sql[] {
@@ -63,12 +63,10 @@ function upsert(t: CatalogueTable, rows: Record<string, unknown>[]): Sql[] {
   ];
 }
 
-/** Copies main's catalogue to every other shard (nothing to do at N = 1); the version copied. */
-export async function copyCatalogue(env: Env): Promise<number | null> {
-  if (shardsOf(env).length === 1) return null;
-  const copy = await catalogueCopy(env.DB);
-  await copyToShards(env, copy.statements);
-  return copy.version;
+/** Copies main's catalogue to every other shard (nothing to do at N = 1). */
+export async function copyCatalogue(env: Env): Promise<void> {
+  if (shardsOf(env).length === 1) return;
+  await copyToShards(env, await catalogueCopy(env.DB));
 }
 
 /** The scheduled job: copies the catalogue again when a shard's copy is not at main's version (a copy that failed, or crossed an older one). */

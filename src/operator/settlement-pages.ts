@@ -5,8 +5,9 @@ import { rawJson, rawJsonList } from "../http/raw-json";
 import { errorResponses, jsonResponse, ListQuery, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
 import { PERIOD_ID_PATTERN } from "../settlement/periods";
-import { openReport, reportClosed, statementTexts } from "../settlement/report-objects";
+import { openReport, statementTexts } from "../settlement/report-objects";
 import { MatrixLineSchema, SettlementParams, StatementSchema, settlementNotFound } from "../settlement/schemas";
+import { getPeriod } from "../settlement/store";
 
 /**
  * A closed report in pages (operator-api.md "Settlement", additive): its signed statements in
@@ -32,7 +33,7 @@ export const settlementPageRoutes: RouteModule = (r) => {
       const { id } = c.req.valid("param");
       const { limit, cursor } = c.req.valid("query");
       const position = decodeCursor(cursor, ["partner"]);
-      if (!PERIOD_ID_PATTERN.test(id) || !(await reportClosed(c.env.DB, id))) throw settlementNotFound();
+      if (!PERIOD_ID_PATTERN.test(id) || (await getPeriod(c.env.DB, id)) === null) throw settlementNotFound();
       const rows = await statementTexts(c.env.DB, id, limit + 1, position ? String(position.partner) : undefined);
       const result = page(rows, limit, (last) => ({ partner: last.partner_id }));
       return rawJsonList(

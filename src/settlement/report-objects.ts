@@ -78,10 +78,6 @@ export function reportRow(db: D1Database, id: string): Promise<ReportRow | null>
   return first<ReportRow>(db, sql`SELECT report, body_key, matrix_lines FROM settlement_reports WHERE id = ${id}`);
 }
 
-export async function reportClosed(db: D1Database, id: string): Promise<boolean> {
-  return (await first(db, sql`SELECT 1 AS found FROM settlement_reports WHERE id = ${id}`)) !== null;
-}
-
 /** A closed report's parts, or null when there is no such report. */
 export async function openReport(env: Env, id: string): Promise<ReportParts | null> {
   const row = await reportRow(env.DB, id);

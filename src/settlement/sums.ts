@@ -7,7 +7,12 @@ import type { SumRow } from "./report-types";
 /** What a period's report is built from: the sums of its settlement entries, per shard and over every shard. */
 
 const GROUP = raw("kind, issuer_id, redeemer_id, issue_price_micros, redeem_price_micros");
-/** Entries are keyed by (issuer, time): a time range is read per issuer (every partner and the operator). */
+/**
+ * Entries are keyed by (issuer, time): a time range is read per issuer (every partner and the
+ * operator). On a shard, `partners` is its copy of main's catalogue (src/catalogue/replicate.ts),
+ * which a shard's writes are decided on, so it names every issuer of the shard's entries.
+ */
+const ISSUERS = raw("(SELECT id FROM partners UNION ALL SELECT 'operator')");
 const ENTRY_COLUMNS = raw(`kind, issuer_id, COALESCE(redeemer_id, '') AS redeemer_id, issue_price_micros, redeem_price_micros,
   points, 1 AS lines`);
 
@@ -17,9 +22,7 @@ const ENTRY_COLUMNS = raw(`kind, issuer_id, COALESCE(redeemer_id, '') AS redeeme
  * directly. The cost depends on the period's length and the number of distinct
  * (kind, issuer, redeemer, price) combinations, never on the number of transactions.
  */
-export async function sumRange(db: D1Database, start: number, end: number, issuers: readonly string[]): Promise<SumRow[]> {
-  // Entries are keyed by (issuer, time); the issuers are main's partners, which a shard need not hold.
-  const issuerIds = sql`(SELECT value FROM json_each(${JSON.stringify(issuers)}))`;
+export async function sumRange(db: D1Database, start: number, end: number): Promise<SumRow[]> {
   const firstFull = Math.ceil(start / BUCKET_MS) * BUCKET_MS;
   const lastFull = Math.floor(end / BUCKET_MS) * BUCKET_MS;
   const partial: [number, number][] =
@@ -32,7 +35,7 @@ export async function sumRange(db: D1Database, start: number, end: number, issue
   const [head = [0, 0], tail = [0, 0]] = partial;
   const full: [number, number] = firstFull < lastFull ? [firstFull, lastFull] : [0, 0];
   const entriesIn = ([from, to]: [number, number]) =>
-    sql`SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE issuer_id IN ${issuerIds} AND at >= ${from} AND at < ${to}`;
+    sql`SELECT ${ENTRY_COLUMNS} FROM settlement_entries WHERE issuer_id IN ${ISSUERS} AND at >= ${from} AND at < ${to}`;
   return all<SumRow>(
     db,
     sql`SELECT ${GROUP}, SUM(points) AS points, SUM(lines) AS lines FROM (
@@ -47,14 +50,7 @@ const GROUP_KEYS = ["kind", "issuer_id", "redeemer_id", "issue_price_micros", "r
 
 /** Every shard's sums of [start, end), in parallel, added up: O(shards × combinations), never O(transactions). */
 export async function sumShards(env: Env, start: number, end: number): Promise<SumRow[]> {
-  const issuers = await settlementIssuers(env.DB);
-  return mergeSums(await readEveryShard(env, (db) => sumRange(db, start, end, issuers)));
-}
-
-/** Who issues points: every partner (main's catalogue) and the operator (adjustments). */
-export async function settlementIssuers(db: D1Database): Promise<string[]> {
-  const partners = await all<{ id: string }>(db, raw("SELECT id FROM partners ORDER BY id"));
-  return [...partners.map((p) => p.id), "operator"];
+  return mergeSums(await readEveryShard(env, (db) => sumRange(db, start, end)));
 }
 
 /** Sums of several shards added per (kind, issuer, redeemer, prices), in sumRange's order. */

@@ -106,4 +106,4 @@ describe(`round trips per operation at N = ${N}`, () => {
 /** What `PATCH /admin/v1/partners/{id}` costs by itself (at N = 1 too): reads, its batch, the answer's reads. */
 const PARTNER_UPDATE_CALLS = 5;
 /** A close of one period on main: its sequential reads, the claim, the storing batch (BENCHMARKS.md). */
-const CLOSE_CALLS_ON_MAIN = 19;
+const CLOSE_CALLS_ON_MAIN = 18;
