@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { first } from "../db/sql-template";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
-import { originAllowedByAny, SESSION_TOKEN_PATTERN, sessionTokenHash } from "../members/sessions";
+import { bucketOfSessionToken, originAllowedByAny, SESSION_TOKEN_PATTERN, sessionTokenHash } from "../members/sessions";
 
 /**
  * The member endpoints (`/v1/me`, docs/member-sessions.md) take a member session token as
@@ -15,7 +15,7 @@ export function memberSession(): MiddlewareHandler<AppEnv> {
     if (!match?.[1] || !SESSION_TOKEN_PATTERN.test(match[1])) {
       throw new ApiError("session_invalid", "a member session token is required: Authorization: Bearer mst_…");
     }
-    c.set("memberSession", { hash: await sessionTokenHash(match[1]) });
+    c.set("memberSession", { hash: await sessionTokenHash(match[1]), bucket: bucketOfSessionToken(match[1]) });
     await next();
   };
 }

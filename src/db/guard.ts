@@ -36,15 +36,25 @@ export const GUARD_CODES = [
   "payout_exceeds_due",
   "close_funding_moved",
   "members_exist",
+  "bucket_elsewhere",
+  "member_elsewhere",
 ] as const;
 
 export type GuardCode = (typeof GUARD_CODES)[number];
 
 /**
  * Guards that are never an answer: the runner acts on them (decides again, reads the record), or
- * an operator's tool reports them (members_exist: the bucket map cannot be spread any more).
+ * an operator's tool reports them (members_exist: the bucket map cannot be spread any more), or
+ * the router places the request again (bucket_elsewhere, member_elsewhere: src/shards/placement.ts).
  */
-export const INTERNAL_GUARDS = ["catalogue_stale", "idempotency_key_exists", "close_funding_moved", "members_exist"] as const;
+export const INTERNAL_GUARDS = [
+  "catalogue_stale",
+  "idempotency_key_exists",
+  "close_funding_moved",
+  "members_exist",
+  "bucket_elsewhere",
+  "member_elsewhere",
+] as const;
 export type AnsweredGuard = Exclude<GuardCode, (typeof INTERNAL_GUARDS)[number]>;
 
 /** What each answered guard says. */

@@ -29,7 +29,7 @@ export interface AppEnv {
     admission?: Admission & { done: boolean };
     operator: OperatorPrincipal;
     /** A member request's session token, as its hash (src/auth/member-session.ts). */
-    memberSession?: { hash: string };
+    memberSession?: { hash: string; bucket: number };
     /** The origins the member session's partner allows, once its batch read them (CORS). */
     memberOrigins?: readonly string[];
     /** The server clock for this request, in ms; one reading per request. */

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { admissionError, admissionStatements } from "../auth/admission";
+import { admissionError, admissionStatements, admit } from "../auth/admission";
 import {
   CATALOGUE_VERSION,
   type Catalogue,
@@ -8,8 +8,11 @@ import {
   forgetCatalogue,
   StaleCatalogue,
 } from "../catalogue/catalogue";
+import { copyCatalogueWhereBehind } from "../catalogue/replicate";
 import { type AnsweredGuard, GUARD_MESSAGES, type GuardCode, guardViolated, isInternalGuard, mergeGuards } from "../db/guard";
 import { runBatch, type Sql, sql } from "../db/sql-template";
+import type { Target } from "../shards/placement";
+import { shardsOf } from "../shards/registry";
 import type { AppEnv } from "./context";
 import { ApiError, isStoredOutcome } from "./errors";
 import {
@@ -23,7 +26,9 @@ import {
   storeResponse,
   unusedKeyGuard,
 } from "./idempotency";
+import { type Placed, placeRequest, replaced } from "./placed";
 import { rawJson } from "./raw-json";
+import { claimElsewhereGuard, claimOnMain, readClaim, reusedKey } from "./request-claims";
 import { responseText } from "./responses";
 
 /**
@@ -63,6 +68,10 @@ export class Refusal extends Error {
 export interface CommandContext {
   catalogue: Catalogue;
   now: number;
+  /** The member's bucket (transaction ids the command mints name it); undefined for a write on main. */
+  bucket?: number | undefined;
+  /** Where the batch runs (the member's shard), for the rare command that reads before it plans. */
+  db: D1Database;
 }
 
 /** Plans the write; most commands decide from the request and the catalogue alone (no read: one round trip). */
@@ -108,20 +117,15 @@ function admitted(c: Context<AppEnv>): void {
 // biome-ignore lint/suspicious/noExplicitAny: see above.
 type RouteAnswer = Promise<any>;
 
-/** A POST under an Idempotency-Key (partner or operator scope), in one batch. */
-export async function runKeyedWrite(c: Context<AppEnv>, scope: string, plan: Planner): RouteAnswer {
+/** What a request is about (a member, one of its transactions), so its batch runs on the member's shard. */
+export interface About {
+  target?: Target | undefined;
+}
+
+/** A POST under an Idempotency-Key (partner or operator scope), in one batch on the member's shard. */
+export async function runKeyedWrite(c: Context<AppEnv>, scope: string, plan: Planner, about: About = {}): RouteAnswer {
   const key = await idempotencyKeyOf(c, scope);
-  return decide(
-    c,
-    plan,
-    (p, cat) => [
-      catalogueGuard(cat.version),
-      unusedKeyGuard(key),
-      ...p.statements,
-      storeResponse(key, p.status, p.response, c.get("now")),
-    ],
-    key,
-  );
+  return decide(c, plan, key, about.target);
 }
 
 /** A write without an Idempotency-Key (an enrolment is idempotent by member_ref), in one batch. */
@@ -132,29 +136,31 @@ export async function runWrite(
     answer: (results: D1Result[]) => Response;
     onFailure?: WritePlan["onFailure"];
   },
+  about: About = {},
 ): RouteAnswer {
-  const db = c.env.DB;
   const now = c.get("now");
   for (let attempt = 0; ; attempt++) {
-    const cat = await catalogue(db, now);
+    const placed = await placeRequest(c, about.target, true);
+    const cat = await catalogue(c.env.DB, now);
     let p: ReturnType<typeof plan>;
     try {
-      p = plan({ catalogue: cat, now });
+      p = plan({ catalogue: cat, now, bucket: placed.bucket, db: placed.db });
     } catch (error) {
       if (!(error instanceof StaleCatalogue) || attempt >= MAX_STALE_RETRIES) throw error;
       forgetCatalogue();
       continue;
     }
+    await admitOnMain(c, placed);
     try {
       // The command's own statements stay as they are: its answer reads their results by position.
-      const results = await runBatch(db, [...batchOf(c, [catalogueGuard(cat.version)]), ...p.statements]);
+      const results = await runBatch(placed.db, [
+        ...batchOf(c, [...placed.guards, catalogueGuard(cat.version)]),
+        ...p.statements,
+      ]);
       admitted(c);
       return p.answer(results);
     } catch (error) {
-      if (guardViolated(error) === "catalogue_stale" && attempt < MAX_STALE_RETRIES) {
-        forgetCatalogue();
-        continue;
-      }
+      if (attempt < MAX_STALE_RETRIES && (await placedAgain(c, placed, error))) continue;
       const auth = admissionError(error);
       if (auth) throw auth;
       const answer = answeredGuard(error, {});
@@ -162,11 +168,35 @@ export async function runWrite(
       const own = p.onFailure?.(error);
       if (!own) throw error;
       // Not stored (no key), but recorded (a risk decline's event), with the jti.
-      await runBatch(db, [...takeAdmission(c), ...own.statements]);
+      await runBatch(placed.db, [...takeAdmission(c), ...own.statements]);
       admitted(c);
       throw own.error;
     }
   }
+}
+
+/**
+ * After a failed batch: whether the request is decided again (placed again, or on a catalogue
+ * found stale: reloaded, and copied first to a shard whose copy was behind).
+ */
+async function placedAgain(c: Context<AppEnv>, placed: Placed, error: unknown): Promise<boolean> {
+  if (await replaced(c, placed, error)) return true;
+  if (guardViolated(error) !== "catalogue_stale") return false;
+  forgetCatalogue();
+  return true;
+}
+
+/** The signed request's checks on their own, now (a write in several steps checks it before the first). */
+export async function admitFirst(c: Context<AppEnv>): Promise<void> {
+  const admission = c.get("admission");
+  if (!admission || admission.done) return;
+  await admit(c.env.DB, admission);
+  admitted(c);
+}
+
+/** At N > 1 a batch on another shard cannot check the signed request: main does, first (round one). */
+async function admitOnMain(c: Context<AppEnv>, placed: Placed): Promise<void> {
+  if (!placed.onMain) await admitFirst(c);
 }
 
 /**
@@ -192,98 +222,148 @@ export interface ReadPlan {
 
 /**
  * A signed read in one batch: the admission checks, the catalogue version (a read decided on a
- * stale catalogue is decided again) and the reads. `answer` gets the reads' results.
+ * stale catalogue is decided again) and the reads. `answer` gets the reads' results. On a shard
+ * other than main, main checks the signed request in parallel with the read (a read has no
+ * effect to undo: its answer is given only when both passed).
  */
-export async function runRead(c: Context<AppEnv>, plan: (ctx: CommandContext) => ReadPlan): RouteAnswer {
-  const db = c.env.DB;
+export async function runRead(c: Context<AppEnv>, plan: (ctx: CommandContext) => ReadPlan, about: About = {}): RouteAnswer {
   const now = c.get("now");
   for (let attempt = 0; ; attempt++) {
-    const cat = await catalogue(db, now);
+    const placed = await placeRequest(c, about.target, false);
+    const cat = await catalogue(c.env.DB, now);
     let p: ReadPlan;
     try {
-      p = plan({ catalogue: cat, now });
+      p = plan({ catalogue: cat, now, bucket: placed.bucket, db: placed.db });
     } catch (error) {
       if (!(error instanceof StaleCatalogue) || attempt >= MAX_STALE_RETRIES) throw error;
       forgetCatalogue();
       continue;
     }
-    const admission = takeAdmission(c);
+    const admission = placed.onMain ? takeAdmission(c) : [];
+    const head = [...admission, ...mergeGuards(placed.guards)];
     let results: D1Result[];
     try {
-      results = await runBatch(db, [...admission, CATALOGUE_VERSION, ...p.statements]);
+      [, results] = await Promise.all([
+        admitOnMain(c, placed),
+        runBatch(placed.db, [...head, CATALOGUE_VERSION, ...p.statements]),
+      ]);
     } catch (error) {
+      if (attempt < MAX_STALE_RETRIES && (await replaced(c, placed, error))) continue;
       throw admissionError(error) ?? error;
     }
     admitted(c);
-    const version = (results[admission.length]?.results[0] as { version: number } | undefined)?.version;
+    const version = (results[head.length]?.results[0] as { version: number } | undefined)?.version;
     if (version !== cat.version && attempt < MAX_STALE_RETRIES) {
       forgetCatalogue();
+      if (!placed.onMain) await copyCatalogueWhereBehind(c.env);
       continue;
     }
-    return p.answer(results.slice(admission.length + 1));
+    return p.answer(results.slice(head.length + 1));
   }
 }
 
-async function decide(
-  c: Context<AppEnv>,
-  planner: Planner,
-  frame: (p: WritePlan, cat: Catalogue) => Sql[],
-  key: IdempotencyKey,
-): Promise<Response> {
-  const db = c.env.DB;
+/** The statements around a keyed write's own: the guards that open it, the claim on main at N > 1, the stored response. */
+function keyedFrame(p: WritePlan, cat: Catalogue, key: IdempotencyKey, placed: Placed, now: number): Sql[] {
+  return [
+    ...placed.guards,
+    catalogueGuard(cat.version),
+    unusedKeyGuard(key),
+    ...(placed.sharded && placed.onMain ? [claimElsewhereGuard(key)] : []),
+    ...p.statements,
+    storeResponse(key, p.status, p.response, now),
+  ];
+}
+
+async function decide(c: Context<AppEnv>, planner: Planner, key: IdempotencyKey, target: Target | undefined): Promise<Response> {
   const now = c.get("now");
   for (let attempt = 0; ; attempt++) {
-    const cat = await catalogue(db, now);
+    const placed = await placeRequest(c, target, true);
+    const cat = await catalogue(c.env.DB, now);
     let p: WritePlan;
     try {
-      p = await planner({ catalogue: cat, now });
+      p = await planner({ catalogue: cat, now, bucket: placed.bucket, db: placed.db });
     } catch (error) {
       if (error instanceof StaleCatalogue && attempt < MAX_STALE_RETRIES) {
         forgetCatalogue();
         continue;
       }
-      const outcome =
-        error instanceof Refusal
-          ? await stored(c, key, cat, error.error, error.before, [])
-          : error instanceof ApiError && isStoredOutcome(error)
-            ? await stored(c, key, cat, error, [], [])
-            : undefined;
-      if (outcome === undefined) throw error;
+      const refused =
+        error instanceof Refusal ? error : error instanceof ApiError && isStoredOutcome(error) ? new Refusal(error) : undefined;
+      if (!refused) throw error;
+      const outcome = await claimed(c, key, placed, () => stored(c, key, cat, placed, refused.error, refused.before, []));
       if (outcome === STALE && attempt < MAX_STALE_RETRIES) continue;
       if (outcome === STALE) throw staleTooOften();
       return outcome;
     }
-    try {
-      const results = await runBatch(db, batchOf(c, frame(p, cat)));
-      admitted(c);
-      const row = results[results.length - 1]?.results?.[0] as
-        | { response_status: number; response_body: string; format: number | null }
-        | undefined;
-      if (!row) throw new Error("a keyed write stored no response");
-      return rawJson(responseText(row), row.response_status);
-    } catch (error) {
-      const code = guardViolated(error);
-      if (code === "catalogue_stale" && attempt < MAX_STALE_RETRIES) {
-        forgetCatalogue();
-        continue;
+    const answer = await claimed(c, key, placed, async () => {
+      try {
+        const results = await runBatch(placed.db, batchOf(c, keyedFrame(p, cat, key, placed, now)));
+        admitted(c);
+        const row = results[results.length - 1]?.results?.[0] as
+          | { response_status: number; response_body: string; format: number | null }
+          | undefined;
+        if (!row) throw new Error("a keyed write stored no response");
+        return rawJson(responseText(row), row.response_status);
+      } catch (error) {
+        return failed(c, key, cat, placed, p, error, attempt);
       }
-      const auth = admissionError(error);
-      if (auth) throw auth;
-      if (code === "idempotency_key_exists") return replay(c, key);
-      const answer = answeredGuard(error, p.describe ?? {});
-      if (answer && !isStoredOutcome(answer)) throw answer;
-      const own = answer ? undefined : p.onFailure?.(error);
-      const outcome = answer
-        ? await stored(c, key, cat, answer, [], [], p.describe?.[code as GuardCode]?.message)
-        : own
-          ? await stored(c, key, cat, own.error, [], own.statements)
-          : undefined;
-      if (outcome === undefined) throw error;
-      if (outcome === STALE && attempt < MAX_STALE_RETRIES) continue;
-      if (outcome === STALE) throw staleTooOften();
-      return outcome;
-    }
+    });
+    if (answer === STALE && attempt < MAX_STALE_RETRIES) continue;
+    if (answer === STALE) throw staleTooOften();
+    return answer;
   }
+}
+
+/**
+ * Runs `write` on the placed shard after the key's claim in main (round one, at N > 1 on
+ * another shard); a key claimed for another shard's record is answered from there.
+ */
+async function claimed(
+  c: Context<AppEnv>,
+  key: IdempotencyKey,
+  placed: Placed,
+  write: () => Promise<Response | typeof STALE>,
+): Promise<Response | typeof STALE> {
+  if (!placed.sharded || placed.onMain) return write();
+  let claim: { request_hash: string; shard: number };
+  try {
+    claim = await claimOnMain(c.env.DB, takeAdmission(c), key, placed.placement?.shard.index ?? 0, c.get("now"));
+  } catch (error) {
+    throw admissionError(error) ?? error;
+  }
+  admitted(c);
+  if (claim.request_hash !== key.hash) throw reusedKey();
+  if (claim.shard !== placed.placement?.shard.index) return replay(c, key, shardDb(c, claim.shard));
+  return write();
+}
+
+function shardDb(c: Context<AppEnv>, index: number): D1Database {
+  const shard = shardsOf(c.env)[index];
+  if (!shard) throw new Error(`a claim names shard ${index}, which is not bound`);
+  return shard.db;
+}
+
+/** A keyed batch failed: placed again, a replay, or a business outcome stored. */
+async function failed(
+  c: Context<AppEnv>,
+  key: IdempotencyKey,
+  cat: Catalogue,
+  placed: Placed,
+  p: WritePlan,
+  error: unknown,
+  attempt: number,
+): Promise<Response | typeof STALE> {
+  if (attempt < MAX_STALE_RETRIES && (await placedAgain(c, placed, error))) return STALE;
+  const code = guardViolated(error);
+  const auth = admissionError(error);
+  if (auth) throw auth;
+  if (code === "idempotency_key_exists") return replay(c, key, placed.db, placed);
+  const answer = answeredGuard(error, p.describe ?? {});
+  if (answer && !isStoredOutcome(answer)) throw answer;
+  const own = answer ? undefined : p.onFailure?.(error);
+  if (answer) return stored(c, key, cat, placed, answer, [], [], p.describe?.[code as GuardCode]?.message);
+  if (own) return stored(c, key, cat, placed, own.error, [], own.statements);
+  throw error;
 }
 
 /** The ApiError a failed guard answers (with the command's own words), or undefined. */
@@ -304,17 +384,23 @@ async function stored(
   c: Context<AppEnv>,
   key: IdempotencyKey,
   cat: Catalogue,
+  placed: Placed,
   error: ApiError,
   before: Sql[],
   extra: Sql[],
   message?: Sql | string,
 ): Promise<Response | typeof STALE> {
-  const db = c.env.DB;
   const now = c.get("now");
   const body = errorBodySql(error, c.get("requestId"), typeof message === "object" ? message : undefined);
   try {
-    const results = await runBatch(db, [
-      ...batchOf(c, [catalogueGuard(cat.version), ...before, ...extra]),
+    const results = await runBatch(placed.db, [
+      ...batchOf(c, [
+        ...placed.guards,
+        catalogueGuard(cat.version),
+        ...(placed.sharded && placed.onMain ? [claimElsewhereGuard(key)] : []),
+        ...before,
+        ...extra,
+      ]),
       storeOutcome(key, error.status, body, now),
       readRecord(key),
     ]);
@@ -325,27 +411,37 @@ async function stored(
   } catch (failure) {
     const auth = admissionError(failure);
     if (auth) throw auth;
-    if (guardViolated(failure) === "catalogue_stale") {
-      // The outcome was decided on what changed: decide it again from the start.
-      forgetCatalogue();
-      return STALE;
-    }
+    // The outcome was decided on what changed (the catalogue, the placement): decide it again from the start.
+    if (await placedAgain(c, placed, failure)) return STALE;
+    const code = guardViolated(failure);
+    if (code === "idempotency_key_exists") return replay(c, key, placed.db, placed);
     const first = answeredGuard(failure, {});
     if (first && !isStoredOutcome(first)) throw first;
-    if (first) return stored(c, key, cat, first, [], []);
+    if (first) return stored(c, key, cat, placed, first, [], []);
     throw failure;
   }
 }
 
-/** The key has a record: the stored answer (a replay), or 409 for another request. The jti is recorded. */
-async function replay(c: Context<AppEnv>, key: IdempotencyKey): Promise<Response> {
+/**
+ * The key has a record: the stored answer (a replay), or 409 for another request. The jti is
+ * recorded. On main at N > 1 the claim decides first (another request's, or a record elsewhere).
+ */
+async function replay(c: Context<AppEnv>, key: IdempotencyKey, db: D1Database, placed?: Placed): Promise<Response> {
+  const withClaim = placed?.sharded === true && placed.onMain;
+  let results: D1Result[];
   try {
-    const results = await runBatch(c.env.DB, [...takeAdmission(c), readRecord(key)]);
-    admitted(c);
-    return answerFromRecord(key, results[results.length - 1]?.results?.[0] as StoredRecord | undefined, false);
+    results = await runBatch(db, [...takeAdmission(c), readRecord(key), ...(withClaim ? [readClaim(key)] : [])]);
   } catch (error) {
     throw admissionError(error) ?? error;
   }
+  admitted(c);
+  if (withClaim) {
+    const claim = results[results.length - 1]?.results[0] as { request_hash: string; shard: number } | undefined;
+    if (claim && claim.request_hash !== key.hash) throw reusedKey();
+    if (claim && claim.shard !== 0) return replay(c, key, shardDb(c, claim.shard));
+    results = results.slice(0, -1);
+  }
+  return answerFromRecord(key, results[results.length - 1]?.results?.[0] as StoredRecord | undefined, false);
 }
 
 /** The contract's error body (src/http/errors.ts `ApiError.body`), with a message SQL may render. */

@@ -40,6 +40,24 @@ export function pruneRequestNonces(db: D1Database, now: number, chunk = 500, max
   );
 }
 
+/** Idempotency-Key claims (main, at N > 1; migration 0015) older than the records they point to are kept. */
+export function pruneRequestClaims(
+  db: D1Database,
+  now: number,
+  retentionMs: number,
+  chunk = 500,
+  maxChunks = 20,
+): Promise<PruneResult> {
+  return pruneInChunks(
+    db,
+    `DELETE FROM request_claims WHERE (scope, key) IN (
+       SELECT scope, key FROM request_claims WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
+    [now - retentionMs],
+    chunk,
+    maxChunks,
+  );
+}
+
 /** Member sessions past their expiry (they answer 401 from then on; this only reclaims the rows). */
 export function pruneMemberSessions(db: D1Database, now: number, chunk = 500, maxChunks = 20): Promise<PruneResult> {
   return pruneInChunks(

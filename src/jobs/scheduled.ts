@@ -5,7 +5,8 @@ import { expireLots, releasePendingEarns, voidExpiredHolds } from "../ledger/exp
 import { rejectTimedOutReviews } from "../risk/reviews";
 import { pruneRiskCounters } from "../risk/store";
 import { scheduledClose } from "../settlement/close";
-import { pruneIdempotencyKeys, pruneMemberSessions, pruneRequestNonces } from "./prune";
+import { readEveryShard } from "../shards/fan-out";
+import { pruneIdempotencyKeys, pruneMemberSessions, pruneRequestClaims, pruneRequestNonces } from "./prune";
 
 /**
  * The Cron Trigger's work. Every job is bounded (chunks, a cap per run) and idempotent, so a
@@ -16,17 +17,33 @@ export interface Job {
   run: (env: Env, now: number) => Promise<Record<string, number>>;
 }
 
+type Counts = Record<string, number>;
+
+/**
+ * A job over the members' data runs on every shard, in parallel (each shard's rows are its own
+ * members'); its counts are summed.
+ */
+function onEveryShard(run: (db: D1Database, now: number) => Promise<object>): Job["run"] {
+  return async (env, now) => {
+    const results = (await readEveryShard(env, (db) => run(db, now))) as Counts[];
+    const total: Counts = {};
+    for (const counts of results) for (const [k, v] of Object.entries(counts)) total[k] = (total[k] ?? 0) + v;
+    return total;
+  };
+}
+
 export const JOBS: Job[] = [
-  { name: "void-expired-holds", run: async (env, now) => ({ ...(await voidExpiredHolds(env.DB, now)) }) },
-  { name: "release-pending-earns", run: async (env, now) => ({ ...(await releasePendingEarns(env.DB, now)) }) },
-  { name: "expire-lots", run: async (env, now) => ({ ...(await expireLots(env.DB, now)) }) },
-  { name: "reject-timed-out-reviews", run: async (env, now) => ({ ...(await rejectTimedOutReviews(env.DB, now)) }) },
+  { name: "void-expired-holds", run: onEveryShard(voidExpiredHolds) },
+  { name: "release-pending-earns", run: onEveryShard(releasePendingEarns) },
+  { name: "expire-lots", run: onEveryShard(expireLots) },
+  { name: "reject-timed-out-reviews", run: onEveryShard(rejectTimedOutReviews) },
   { name: "settlement-close", run: (env, now) => scheduledClose(env, now) },
   { name: "copy-catalogue", run: (env) => copyCatalogueWhereBehind(env) },
-  { name: "prune-risk-counters", run: async (env, now) => ({ ...(await pruneRiskCounters(env.DB, now)) }) },
+  { name: "prune-risk-counters", run: onEveryShard(pruneRiskCounters) },
   { name: "prune-request-nonces", run: async (env, now) => ({ ...(await pruneRequestNonces(env.DB, now)) }) },
-  { name: "prune-member-sessions", run: async (env, now) => ({ ...(await pruneMemberSessions(env.DB, now)) }) },
-  { name: "prune-idempotency-keys", run: async (env, now) => ({ ...(await pruneIdempotencyKeys(env.DB, now, RETENTION_MS)) }) },
+  { name: "prune-request-claims", run: async (env, now) => ({ ...(await pruneRequestClaims(env.DB, now, RETENTION_MS)) }) },
+  { name: "prune-member-sessions", run: onEveryShard(pruneMemberSessions) },
+  { name: "prune-idempotency-keys", run: onEveryShard((db, now) => pruneIdempotencyKeys(db, now, RETENTION_MS)) },
 ];
 
 export async function runScheduled(env: Env, now: number, jobs: Job[] = JOBS): Promise<Record<string, Record<string, number>>> {

@@ -1,4 +1,5 @@
 import { all, runBatch, type Sql, sql } from "../db/sql-template";
+import { bucketOfMemberId } from "../shards/buckets";
 import { voidExpiredHoldsChunk } from "./burn";
 import { newTransactionId, settleTime } from "./transactions";
 import { account } from "./transfers";
@@ -23,14 +24,15 @@ const DEFAULT_LIMITS: JobLimits = { chunk: 25, maxChunks: 20 };
 export async function expireLots(db: D1Database, now: number, limits = DEFAULT_LIMITS): Promise<{ expired: number }> {
   let expired = 0;
   for (let i = 0; i < limits.maxChunks; i++) {
-    const due = await all<{ id: number }>(
+    const due = await all<{ id: number; member_id: string }>(
       db,
-      sql`SELECT id FROM lots WHERE live = 1 AND expires_at <= ${now} ORDER BY expires_at, id LIMIT ${limits.chunk}`,
+      sql`SELECT id, member_id FROM lots WHERE live = 1 AND expires_at <= ${now} ORDER BY expires_at, id LIMIT ${limits.chunk}`,
     );
     if (due.length === 0) break;
+    const buckets = await Promise.all(due.map(({ member_id }) => bucketOfMemberId(member_id)));
     await runBatch(
       db,
-      due.flatMap(({ id }) => expireLotStatements(id, now)),
+      due.flatMap(({ id }, i) => expireLotStatements(id, newTransactionId(buckets[i]), now)),
     );
     expired += due.length;
     if (due.length < limits.chunk) break;
@@ -38,8 +40,7 @@ export async function expireLots(db: D1Database, now: number, limits = DEFAULT_L
   return { expired };
 }
 
-function expireLotStatements(lotId: number, now: number): Sql[] {
-  const txnId = newTransactionId();
+function expireLotStatements(lotId: number, txnId: string, now: number): Sql[] {
   return [
     sql`INSERT INTO transactions (id, type, status, partner_id, member_id, points, direction, issue_price_micros,
         reason, occurred_at, booked_at, settled_at)

@@ -1,6 +1,7 @@
 import { newId } from "../db/ids";
 import { raw, type Sql, sql } from "../db/sql-template";
 import { CLOSED_THROUGH } from "../settlement/periods";
+import { idInBucket } from "../shards/buckets";
 
 /**
  * Transaction rows (migrations/0007_one_batch.sql `transactions`). A row is never edited but for
@@ -36,8 +37,14 @@ export interface NewTransaction {
   contextDevice?: string | null;
 }
 
-export function newTransactionId(): string {
-  return newId("txn");
+/**
+ * A transaction id names its member's bucket (`txn_<bucket>_…`, src/shards/buckets.ts), so a
+ * request about a transaction (capture, void, reversal, review) finds the member's shard without
+ * a lookup. Without a bucket (a request about a legacy transaction id, which is on shard 0), the
+ * legacy shape.
+ */
+export function newTransactionId(bucket: number | undefined): string {
+  return bucket === undefined ? newId("txn") : idInBucket("txn", bucket);
 }
 
 /** SQL: when something booked at `now` settles: now, or the end of a period closed meanwhile. */

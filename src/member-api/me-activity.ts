@@ -29,24 +29,28 @@ export const meActivityRoutes: RouteModule = (r) => {
     }),
     (c) => {
       const { limit, cursor } = c.req.valid("query");
-      const hash = c.get("memberSession")?.hash ?? "";
+      const { hash, bucket } = c.get("memberSession") ?? { hash: "", bucket: 0 };
       const position = decodeCursor(cursor, ["b", "i"]);
       const before = position === undefined ? undefined : { bookedAt: Number(position.b), id: String(position.i) };
       if (before && !Number.isSafeInteger(before.bookedAt)) throw badCursor();
-      return runRead(c, ({ now }) => ({
-        statements: [
-          sessionRow(hash, now),
-          memberActivityQuery(sessionMember(hash, now), { limit: limit + 1, before, callerId: sessionPartner(hash, now), now }),
-        ],
-        answer: ([session, activity]) => {
-          sessionOf(c, session?.results[0]);
-          const result = page((activity?.results ?? []) as ActivityRow[], limit, (row) => ({ b: row.booked_at, i: row.id }));
-          return c.json(
-            { data: result.data.map((row) => JSON.parse(row.entry) as unknown), next_cursor: result.next_cursor },
-            200,
-          );
-        },
-      }));
+      return runRead(
+        c,
+        ({ now }) => ({
+          statements: [
+            sessionRow(hash, now),
+            memberActivityQuery(sessionMember(hash, now), { limit: limit + 1, before, callerId: sessionPartner(hash, now), now }),
+          ],
+          answer: ([session, activity]) => {
+            sessionOf(c, session?.results[0]);
+            const result = page((activity?.results ?? []) as ActivityRow[], limit, (row) => ({ b: row.booked_at, i: row.id }));
+            return c.json(
+              { data: result.data.map((row) => JSON.parse(row.entry) as unknown), next_cursor: result.next_cursor },
+              200,
+            );
+          },
+        }),
+        { target: { bucket } },
+      );
     },
   );
 };

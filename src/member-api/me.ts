@@ -29,21 +29,25 @@ export const meRoutes: RouteModule = (r) => {
       },
     }),
     (c) => {
-      const hash = c.get("memberSession")?.hash ?? "";
-      return runRead(c, ({ catalogue, now }) => ({
-        statements: [sessionRow(hash, now), sql`SELECT ${balanceJson(sessionMember(hash, now), now, undefined)} AS body`],
-        answer: ([session, balance]) => {
-          const s = sessionOf(c, session?.results[0]);
-          const row = balance?.results[0] as { body: string } | undefined;
-          if (!row) throw new Error("the balance statement answered no row");
-          const body = JSON.parse(row.body) as {
-            points: { available: number };
-            value: unknown;
-          };
-          body.value = pointsWorth(body.points.available, pointValue(rateCardAt(catalogue, s.partner_id, now)));
-          return c.json(body, 200);
-        },
-      }));
+      const { hash, bucket } = c.get("memberSession") ?? { hash: "", bucket: 0 };
+      return runRead(
+        c,
+        ({ catalogue, now }) => ({
+          statements: [sessionRow(hash, now), sql`SELECT ${balanceJson(sessionMember(hash, now), now, undefined)} AS body`],
+          answer: ([session, balance]) => {
+            const s = sessionOf(c, session?.results[0]);
+            const row = balance?.results[0] as { body: string } | undefined;
+            if (!row) throw new Error("the balance statement answered no row");
+            const body = JSON.parse(row.body) as {
+              points: { available: number };
+              value: unknown;
+            };
+            body.value = pointsWorth(body.points.available, pointValue(rateCardAt(catalogue, s.partner_id, now)));
+            return c.json(body, 200);
+          },
+        }),
+        { target: { bucket } },
+      );
     },
   );
 };

@@ -13,11 +13,28 @@ export const SESSION_TOKEN_PREFIX = "mst_";
 /** `mst_` and 43 base64url characters (32 bytes). */
 export const SESSION_TOKEN_PATTERN = /^mst_[A-Za-z0-9_-]{43}$/;
 
-export function newSessionToken(): string {
+/**
+ * A fresh token for a member of `bucket`: its first 12 bits are the bucket (the member's shard is
+ * found from the token, src/shards/placement.ts), the other 244 bits random.
+ */
+export function newSessionToken(bucket: number): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
+  bytes[0] = (bucket >> 4) & 255;
+  bytes[1] = ((bucket & 15) << 4) | ((bytes[1] ?? 0) & 15);
   let text = "";
   for (const b of bytes) text += String.fromCharCode(b);
   return SESSION_TOKEN_PREFIX + btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The member bucket a token (of SESSION_TOKEN_PATTERN) names: its first 12 bits. */
+export function bucketOfSessionToken(token: string): number {
+  const head = atob(
+    token
+      .slice(SESSION_TOKEN_PREFIX.length, SESSION_TOKEN_PREFIX.length + 4)
+      .replaceAll("-", "+")
+      .replaceAll("_", "/"),
+  );
+  return ((head.charCodeAt(0) << 4) | (head.charCodeAt(1) >> 4)) & 4095;
 }
 
 /** Hex SHA-256 of the token: what the database stores and looks up. */

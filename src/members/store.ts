@@ -21,12 +21,33 @@ export const LINK_CODE_TTL_MS = 10 * 60 * 1000;
 const LINK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 const LINK_CODE_LENGTH = 12;
 
-/** A fresh single-use link code: 12 symbols, 60 bits from the crypto RNG. */
-export function newLinkCode(): string {
+/**
+ * A fresh single-use link code for a member of `bucket`: 12 symbols; the first three carry the
+ * bucket (4 bits each, under a random fifth bit), so the enrolment that redeems it finds the
+ * member's shard without a lookup (src/shards/placement.ts). 48 random bits from the crypto RNG:
+ * a code is good for 10 minutes and used once.
+ */
+export function newLinkCode(bucket: number): string {
   const bytes = crypto.getRandomValues(new Uint8Array(LINK_CODE_LENGTH));
+  const nibbles = [(bucket >> 8) & 15, (bucket >> 4) & 15, bucket & 15];
   let out = "";
-  for (const b of bytes) out += LINK_CODE_ALPHABET[b & 31];
+  for (const [i, b] of bytes.entries()) {
+    const nibble = nibbles[i];
+    out += LINK_CODE_ALPHABET[nibble === undefined ? b & 31 : (b & 16) | nibble];
+  }
   return out;
+}
+
+/** The member bucket a (normalized) link code names, or undefined when it is not a code's shape. */
+export function bucketOfLinkCode(code: string): number | undefined {
+  if (code.length !== LINK_CODE_LENGTH) return undefined;
+  let bucket = 0;
+  for (const symbol of code.slice(0, 3)) {
+    const index = LINK_CODE_ALPHABET.indexOf(symbol);
+    if (index < 0) return undefined;
+    bucket = (bucket << 4) | (index & 15);
+  }
+  return bucket;
 }
 
 /** What a member typed, as stored: case and separators (spaces, hyphens) do not matter. */

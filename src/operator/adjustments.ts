@@ -60,7 +60,9 @@ export const adjustmentRoutes: RouteModule = (r) => {
       const { member_id } = c.req.valid("param");
       const { points, reason } = c.req.valid("json");
       const actor = c.get("operator").sub;
-      return runKeyedWrite(c, "operator", (ctx) => planAdjustment({ memberId: member_id, points, reason, actor }, ctx));
+      return runKeyedWrite(c, "operator", (ctx) => planAdjustment({ memberId: member_id, points, reason, actor }, ctx), {
+        target: { memberId: member_id },
+      });
     },
   );
 };

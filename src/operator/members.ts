@@ -12,6 +12,7 @@ import { MemberRefSchema } from "../members/schemas";
 import { type ActivityRow, memberActivityQuery } from "../members/store";
 import { ActivityEntry } from "../partner-api/activity";
 import { BalanceSchema } from "../partner-api/transaction-schemas";
+import { memberOfRefAcrossShards, shardOfMember } from "../shards/placement";
 
 /**
  * Additive to operator-api.md: a member as the operator sees it (the console's Members screen),
@@ -82,10 +83,14 @@ export const operatorMemberRoutes: RouteModule = (r) => {
         ...errorResponses("invalid_param", "member_not_found", ...OPERATOR_AUTH_ERRORS),
       },
     }),
-    (c) => {
+    async (c) => {
       const { partner_id, member_ref } = c.req.valid("query");
       const what = `${member_ref} is linked to ${partner_id}`;
-      return answerMember(c.env.DB, memberOfRef(partner_id, member_ref), c.get("now"), what, "member_ref") as never;
+      const memberId = await memberOfRefAcrossShards(c.env, partner_id, member_ref);
+      if (memberId === undefined) throw notFound(what, "member_ref");
+      // The member's shard has its link to this partner (the ref's shard may hold only the directory's).
+      const db = await shardOfMember(c.env, memberId);
+      return answerMember(db, memberOfRef(partner_id, member_ref), c.get("now"), what, "member_ref") as never;
     },
   );
 
@@ -102,9 +107,15 @@ export const operatorMemberRoutes: RouteModule = (r) => {
         ...errorResponses("member_not_found", ...OPERATOR_AUTH_ERRORS),
       },
     }),
-    (c) => {
+    async (c) => {
       const { member_id } = c.req.valid("param");
-      return answerMember(c.env.DB, memberById(member_id), c.get("now"), member_id, "member_id") as never;
+      return answerMember(
+        await shardOfMember(c.env, member_id),
+        memberById(member_id),
+        c.get("now"),
+        member_id,
+        "member_id",
+      ) as never;
     },
   );
 
@@ -128,7 +139,7 @@ export const operatorMemberRoutes: RouteModule = (r) => {
       const before = position === undefined ? undefined : { bookedAt: Number(position.b), id: String(position.i) };
       if (before && !Number.isSafeInteger(before.bookedAt)) throw badCursor();
       const now = c.get("now");
-      const [exists, activity] = await runBatch(c.env.DB, [
+      const [exists, activity] = await runBatch(await shardOfMember(c.env, member_id), [
         sql`SELECT id FROM members WHERE id = ${member_id}`,
         // The caller "is" every transaction's partner: the operator sees each in full.
         memberActivityQuery(memberById(member_id), { limit: limit + 1, before, callerId: sql`t.partner_id`, now }),

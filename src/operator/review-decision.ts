@@ -41,11 +41,13 @@ export const reviewDecisionRoutes: RouteModule = (r) => {
     (c) => {
       const { transaction_id } = c.req.valid("param");
       const { decision } = c.req.valid("json");
-      const db = c.env.DB;
       const actor = c.get("operator").sub;
-      // A review decision reads the transaction first (two round trips; not on a partner's path).
-      return runKeyedWrite(c, "operator", (ctx) =>
-        planReviewDecision(db, { transactionId: transaction_id, decision, actor }, ctx),
+      // A review decision reads the transaction first, on its shard (two round trips; not on a partner's path).
+      return runKeyedWrite(
+        c,
+        "operator",
+        (ctx) => planReviewDecision(ctx.db, { transactionId: transaction_id, decision, actor }, ctx),
+        { target: { transactionId: transaction_id } },
       );
     },
   );

@@ -54,25 +54,29 @@ export const activityRoutes: RouteModule = (r) => {
       const before = position === undefined ? undefined : { bookedAt: Number(position.b), id: String(position.i) };
       if (before && !Number.isSafeInteger(before.bookedAt)) throw badCursor();
       const member = memberOfRef(partnerId, member_ref);
-      return runRead(c, ({ now }) => ({
-        statements: [
-          sql`SELECT ${member} AS id`,
-          memberActivityQuery(member, { limit: limit + 1, before, callerId: partnerId, now }),
-        ],
-        answer: ([found, activity]) => {
-          if (!(found?.results[0] as { id: string | null } | undefined)?.id) {
-            throw new ApiError("member_not_found", `no member ${member_ref} is linked to this partner`);
-          }
-          const result = page((activity?.results ?? []) as ActivityRow[], limit, (row) => ({ b: row.booked_at, i: row.id }));
-          return c.json(
-            {
-              data: result.data.map((row) => JSON.parse(row.entry) as z.infer<typeof ActivityEntry>),
-              next_cursor: result.next_cursor,
-            },
-            200,
-          );
-        },
-      }));
+      return runRead(
+        c,
+        ({ now }) => ({
+          statements: [
+            sql`SELECT ${member} AS id`,
+            memberActivityQuery(member, { limit: limit + 1, before, callerId: partnerId, now }),
+          ],
+          answer: ([found, activity]) => {
+            if (!(found?.results[0] as { id: string | null } | undefined)?.id) {
+              throw new ApiError("member_not_found", `no member ${member_ref} is linked to this partner`);
+            }
+            const result = page((activity?.results ?? []) as ActivityRow[], limit, (row) => ({ b: row.booked_at, i: row.id }));
+            return c.json(
+              {
+                data: result.data.map((row) => JSON.parse(row.entry) as z.infer<typeof ActivityEntry>),
+                next_cursor: result.next_cursor,
+              },
+              200,
+            );
+          },
+        }),
+        { target: { partnerId, memberRef: member_ref } },
+      );
     },
   );
 };

@@ -32,17 +32,21 @@ export const balanceRoutes: RouteModule = (r) => {
       const { member_ref } = c.req.valid("param");
       const partnerId = c.get("partner").id;
       const member = memberOfRef(partnerId, member_ref);
-      return runRead(c, ({ catalogue, now }) => ({
-        statements: [
-          sql`SELECT ${member} AS id, ${balanceJson(member, now, pointValue(rateCardAt(catalogue, partnerId, now)))} AS body`,
-        ],
-        answer: ([result]) => {
-          const row = result?.results[0] as { id: string | null; body: string } | undefined;
-          if (!row?.id)
-            throw new ApiError("member_not_found", "no member with this member_ref is linked to this partner", "member_ref");
-          return rawJson(row.body);
-        },
-      }));
+      return runRead(
+        c,
+        ({ catalogue, now }) => ({
+          statements: [
+            sql`SELECT ${member} AS id, ${balanceJson(member, now, pointValue(rateCardAt(catalogue, partnerId, now)))} AS body`,
+          ],
+          answer: ([result]) => {
+            const row = result?.results[0] as { id: string | null; body: string } | undefined;
+            if (!row?.id)
+              throw new ApiError("member_not_found", "no member with this member_ref is linked to this partner", "member_ref");
+            return rawJson(row.body);
+          },
+        }),
+        { target: { partnerId, memberRef: member_ref } },
+      );
     },
   );
 };

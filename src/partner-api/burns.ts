@@ -71,20 +71,24 @@ export const burnRoutes: RouteModule = (r) => {
     (c) => {
       const body = c.req.valid("json");
       const partnerId = c.get("partner").id;
-      return runKeyedWrite(c, partnerId, (ctx) =>
-        planBurn(
-          {
-            partnerId,
-            memberRef: body.member_ref,
-            points: body.points,
-            amount: body.amount,
-            capture: body.capture,
-            orderRef: body.order_ref,
-            context: body.context,
-            requestId: c.get("requestId"),
-          },
-          ctx,
-        ),
+      return runKeyedWrite(
+        c,
+        partnerId,
+        (ctx) =>
+          planBurn(
+            {
+              partnerId,
+              memberRef: body.member_ref,
+              points: body.points,
+              amount: body.amount,
+              capture: body.capture,
+              orderRef: body.order_ref,
+              context: body.context,
+              requestId: c.get("requestId"),
+            },
+            ctx,
+          ),
+        { target: { partnerId, memberRef: body.member_ref } },
       );
     },
   );

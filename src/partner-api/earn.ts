@@ -76,20 +76,24 @@ export const earnRoutes: RouteModule = (r) => {
       const body = c.req.valid("json");
       const partnerId = c.get("partner").id;
       const occurredAt = body.occurred_at === undefined ? undefined : (parseRfc3339(body.occurred_at) ?? undefined);
-      return runKeyedWrite(c, partnerId, (ctx) =>
-        planEarn(
-          {
-            partnerId,
-            memberRef: body.member_ref,
-            amount: body.amount,
-            points: body.points,
-            orderRef: body.order_ref,
-            occurredAt,
-            context: body.context,
-            requestId: c.get("requestId"),
-          },
-          ctx,
-        ),
+      return runKeyedWrite(
+        c,
+        partnerId,
+        (ctx) =>
+          planEarn(
+            {
+              partnerId,
+              memberRef: body.member_ref,
+              amount: body.amount,
+              points: body.points,
+              orderRef: body.order_ref,
+              occurredAt,
+              context: body.context,
+              requestId: c.get("requestId"),
+            },
+            ctx,
+          ),
+        { target: { partnerId, memberRef: body.member_ref } },
       );
     },
   );

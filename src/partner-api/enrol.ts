@@ -1,13 +1,26 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { GUARD_MESSAGES, guardViolated } from "../db/guard";
+import { runBatch, type Sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
 import type { RouteModule } from "../http/app";
-import { runWrite } from "../http/runner";
+import type { AppEnv } from "../http/context";
+import { ApiError } from "../http/errors";
+import { admitFirst, runWrite } from "../http/runner";
 import { errorResponses, jsonBody, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
+import {
+  claimedRefGuard,
+  claimRefStatements,
+  directoryConflictGuard,
+  memberOfUsableCode,
+  releaseRefClaim,
+} from "../members/link-directory";
 import { MemberRefParams, RequestContextSchema } from "../members/schemas";
-import { type EnrolmentRequest, normalizeLinkCode } from "../members/store";
+import { bucketOfLinkCode, type EnrolmentRequest, normalizeLinkCode } from "../members/store";
 import { planEnrolment } from "../risk/enrol";
-import { newMemberId } from "../shards/buckets";
+import { newMemberId, parseMemberIdBucket } from "../shards/buckets";
+import { learnLink, place, type Target } from "../shards/placement";
 
 const EnrolBody = z
   .strictObject({
@@ -62,29 +75,86 @@ export const enrolRoutes: RouteModule = (r) => {
         context: { ip: body.context.ip, deviceId: body.context.device_id },
         now: c.get("now"),
       };
-      // A new member's id names the bucket of (partner, member_ref) for good (docs/design/shards.md);
-      // minted once here, so a retry on a stale catalogue keeps it. Unused when the link exists.
-      const request: EnrolmentRequest =
-        body.link_code === undefined
-          ? { ...base, newMemberId: await newMemberId(partnerId, member_ref) }
-          : { ...base, linkCode: normalizeLinkCode(body.link_code) };
-      return runWrite(c, (ctx) => {
-        const plan = planEnrolment(request, c.get("requestId"), ctx);
-        return {
-          statements: plan.statements,
-          onFailure: plan.onFailure,
-          answer: (results) => {
-            const enrolled = plan.outcome(results);
-            const member = {
-              id: enrolled.memberId,
-              member_ref: enrolled.memberRef,
-              created_at: toRfc3339(enrolled.createdAt),
-              linked_at: toRfc3339(enrolled.linkedAt),
-            };
-            return c.json({ member }, enrolled.created ? 201 : 200);
-          },
-        };
-      });
+      if (body.link_code === undefined) {
+        // A new member's id names the bucket of (partner, member_ref) for good (docs/design/shards.md);
+        // minted once here, so a retry on a stale catalogue keeps it. Unused when the link exists.
+        const request: EnrolmentRequest = { ...base, newMemberId: await newMemberId(partnerId, member_ref) };
+        const ownBucket = parseMemberIdBucket(request.newMemberId);
+        return enrol(c, request, { partnerId, memberRef: member_ref }, (bucket) =>
+          // Placed elsewhere by the directory: the ref is claimed for a member there, never a new one.
+          bucket === ownBucket ? [] : [claimedRefGuard(partnerId, member_ref)],
+        );
+      }
+      const request: EnrolmentRequest = { ...base, linkCode: normalizeLinkCode(body.link_code) };
+      const codeBucket = bucketOfLinkCode(request.linkCode);
+      if (codeBucket === undefined) return enrol(c, request, { partnerId, memberRef: member_ref }, () => []);
+      const [refAt, memberAt] = await Promise.all([
+        place(c.env, { partnerId, memberRef: member_ref }),
+        place(c.env, { bucket: codeBucket }),
+      ]);
+      const onMemberShard = () => [directoryConflictGuard(partnerId, member_ref, request.linkCode)];
+      if (refAt.shard.index === memberAt.shard.index) return enrol(c, request, { bucket: codeBucket }, onMemberShard);
+      return linkAcrossShards(c, request, refAt.shard.db, memberAt.shard.db, () =>
+        enrol(c, request, { bucket: codeBucket }, onMemberShard),
+      );
     },
   );
 };
+
+/** The enrolment's one batch on the member's shard, with the guards the placement asks for in front. */
+function enrol(c: Context<AppEnv>, request: EnrolmentRequest, target: Target, guards: (bucket: number | undefined) => Sql[]) {
+  return runWrite(
+    c,
+    (ctx) => {
+      const plan = planEnrolment(request, c.get("requestId"), ctx);
+      return {
+        statements: [...guards(ctx.bucket), ...plan.statements],
+        onFailure: plan.onFailure,
+        answer: (results) => {
+          const enrolled = plan.outcome(results);
+          const member = {
+            id: enrolled.memberId,
+            member_ref: enrolled.memberRef,
+            created_at: toRfc3339(enrolled.createdAt),
+            linked_at: toRfc3339(enrolled.linkedAt),
+          };
+          return c.json({ member }, enrolled.created ? 201 : 200);
+        },
+      };
+    },
+    { target },
+  );
+}
+
+/**
+ * A link code redeemed for a ref whose own shard is not the member's (src/members/link-directory.ts):
+ * the signed request is checked, the ref claimed in its shard's directory, then the link made on
+ * the member's shard; a link that fails takes the claim back.
+ */
+async function linkAcrossShards(
+  c: Context<AppEnv>,
+  request: EnrolmentRequest & { linkCode: string },
+  refShard: D1Database,
+  memberShard: D1Database,
+  link: () => Promise<Response>,
+): Promise<Response> {
+  await admitFirst(c);
+  const memberId = await memberOfUsableCode(memberShard, request.linkCode, request.now);
+  // An unusable code: the member's shard answers it (link_code_invalid, or the existing link).
+  if (memberId === undefined) return link();
+  try {
+    await runBatch(refShard, claimRefStatements(request.partnerId, request.memberRef, memberId, request.now));
+  } catch (error) {
+    if (guardViolated(error) === "member_ref_conflict")
+      throw new ApiError("member_ref_conflict", GUARD_MESSAGES.member_ref_conflict);
+    throw error;
+  }
+  try {
+    const answer = await link();
+    learnLink(request.partnerId, request.memberRef, memberId);
+    return answer;
+  } catch (error) {
+    if (error instanceof ApiError) await releaseRefClaim(refShard, request.partnerId, request.memberRef, memberId);
+    throw error;
+  }
+}

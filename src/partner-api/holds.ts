@@ -48,12 +48,14 @@ export const holdRoutes: RouteModule = (r) => {
     const { id } = c.req.valid("param");
     const body: { points?: number } = c.req.valid("json") ?? {};
     const partnerId = c.get("partner").id;
-    return runKeyedWrite(c, partnerId, (ctx) => planCapture({ partnerId, holdId: id, points: body.points ?? null }, ctx));
+    return runKeyedWrite(c, partnerId, (ctx) => planCapture({ partnerId, holdId: id, points: body.points ?? null }, ctx), {
+      target: { transactionId: id },
+    });
   });
 
   r.openapi(holdRoute("void"), (c) => {
     const { id } = c.req.valid("param");
     const partnerId = c.get("partner").id;
-    return runKeyedWrite(c, partnerId, (ctx) => planVoid({ partnerId, holdId: id }, ctx));
+    return runKeyedWrite(c, partnerId, (ctx) => planVoid({ partnerId, holdId: id }, ctx), { target: { transactionId: id } });
   });
 };

@@ -46,19 +46,25 @@ export const linkCodeRoutes: RouteModule = (r) => {
     (c) => {
       const { member_ref } = c.req.valid("param");
       const partnerId = c.get("partner").id;
-      return runKeyedWrite(c, partnerId, ({ now }) => {
-        const member = memberOfRef(partnerId, member_ref);
-        const code = newLinkCode();
-        return {
-          status: 201,
-          statements: [
-            memberGuard(member),
-            issueLinkCodeStatement({ partnerId, member, code, expiresAt: now + LINK_CODE_TTL_MS }),
-          ],
-          response: sql`(SELECT json_object('link_code', code, 'expires_at', ${timeText(raw("expires_at"))}) FROM link_codes WHERE code = ${code})`,
-          describe: { member_not_found: { message: `no member ${member_ref} is linked to this partner` } },
-        };
-      });
+      return runKeyedWrite(
+        c,
+        partnerId,
+        ({ now, bucket }) => {
+          const member = memberOfRef(partnerId, member_ref);
+          if (bucket === undefined) throw new Error("a link code is issued for a placed member");
+          const code = newLinkCode(bucket);
+          return {
+            status: 201,
+            statements: [
+              memberGuard(member),
+              issueLinkCodeStatement({ partnerId, member, code, expiresAt: now + LINK_CODE_TTL_MS }),
+            ],
+            response: sql`(SELECT json_object('link_code', code, 'expires_at', ${timeText(raw("expires_at"))}) FROM link_codes WHERE code = ${code})`,
+            describe: { member_not_found: { message: `no member ${member_ref} is linked to this partner` } },
+          };
+        },
+        { target: { partnerId, memberRef: member_ref } },
+      );
     },
   );
 };

@@ -54,18 +54,24 @@ export const memberSessionRoutes: RouteModule = (r) => {
       const { member_ref } = c.req.valid("param");
       const ttl = c.req.valid("json")?.ttl_seconds ?? SESSION_TTL_MAX_SECONDS;
       const partnerId = c.get("partner").id;
-      const token = newSessionToken();
-      const hash = await sessionTokenHash(token);
-      return runKeyedWrite(c, partnerId, ({ now }) => {
-        const member = memberOfRef(partnerId, member_ref);
-        const expiresAt = now + ttl * 1000;
-        return {
-          status: 201,
-          statements: [memberGuard(member), insertSession({ hash, partnerId, member, expiresAt, now })],
-          response: sessionAnswer(token, expiresAt),
-          describe: { member_not_found: { message: `no member ${member_ref} is linked to this partner` } },
-        };
-      });
+      return runKeyedWrite(
+        c,
+        partnerId,
+        async ({ now, bucket }) => {
+          if (bucket === undefined) throw new Error("a session is opened for a placed member");
+          const token = newSessionToken(bucket);
+          const hash = await sessionTokenHash(token);
+          const member = memberOfRef(partnerId, member_ref);
+          const expiresAt = now + ttl * 1000;
+          return {
+            status: 201,
+            statements: [memberGuard(member), insertSession({ hash, partnerId, member, expiresAt, now })],
+            response: sessionAnswer(token, expiresAt),
+            describe: { member_not_found: { message: `no member ${member_ref} is linked to this partner` } },
+          };
+        },
+        { target: { partnerId, memberRef: member_ref } },
+      );
     },
   );
 };

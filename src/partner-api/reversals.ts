@@ -47,8 +47,11 @@ export const reversalRoutes: RouteModule = (r) => {
       const { id } = c.req.valid("param");
       const body: { points?: number; reason?: string } = c.req.valid("json") ?? {};
       const partnerId = c.get("partner").id;
-      return runKeyedWrite(c, partnerId, (ctx) =>
-        planReversal({ partnerId, originalId: id, points: body.points ?? null, reason: body.reason ?? null }, ctx),
+      return runKeyedWrite(
+        c,
+        partnerId,
+        (ctx) => planReversal({ partnerId, originalId: id, points: body.points ?? null, reason: body.reason ?? null }, ctx),
+        { target: { transactionId: id } },
       );
     },
   );

@@ -27,17 +27,21 @@ export const transactionRoutes: RouteModule = (r) => {
     (c) => {
       const { id } = c.req.valid("param");
       const partnerId = c.get("partner").id;
-      return runRead(c, ({ now }) => ({
-        statements: [
-          sql`SELECT json_object('transaction', json(${transactionObject("t", now)})) AS body
+      return runRead(
+        c,
+        ({ now }) => ({
+          statements: [
+            sql`SELECT json_object('transaction', json(${transactionObject("t", now)})) AS body
                 FROM transactions t WHERE t.id = ${id} AND t.partner_id = ${partnerId}`,
-        ],
-        answer: ([result]) => {
-          const row = result?.results[0] as { body: string } | undefined;
-          if (!row) throw new ApiError("transaction_not_found", "no transaction with this id was made by this partner", "id");
-          return rawJson(row.body);
-        },
-      }));
+          ],
+          answer: ([result]) => {
+            const row = result?.results[0] as { body: string } | undefined;
+            if (!row) throw new ApiError("transaction_not_found", "no transaction with this id was made by this partner", "id");
+            return rawJson(row.body);
+          },
+        }),
+        { target: { transactionId: id } },
+      );
     },
   );
 };

@@ -5,8 +5,10 @@
  */
 import { guard, guardViolated } from "../db/guard";
 import { join, MAX_PARAMS, runBatch, type Sql, sql } from "../db/sql-template";
+import type { Env } from "../env";
 import { type BucketMap, BucketMapError, checkBucketMap, initialRanges, type MapRange } from "./bucket-map";
-import { MAX_SHARDS } from "./registry";
+import { forgetBucketMap } from "./placement";
+import { MAX_SHARDS, type Shard, shardsOf } from "./registry";
 
 /** The map as stored, in bucket order, read in one round trip (unchecked: the caller knows N). */
 export async function loadBucketMap(db: D1Database): Promise<BucketMap> {
@@ -37,15 +39,9 @@ export class CoalitionNotEmptyError extends Error {
 }
 
 /**
- * Spreads the buckets over `shardCount` shards by the initial assignment (shardOfBucket), in one
- * batch that writes nothing once any member exists: with members, their buckets' data is in DB,
- * and only a bucket move may change where the map says it is. The guard reads main's members,
- * which is where every member is while nothing routes by bucket.
- *
- * Not called by any production path yet: until reads and writes are routed by bucket (design
- * step 2), the map must keep saying what is true, that everything is on shard 0. Step 2 also
- * needs enrolment to guard on the map version, or an enrolment racing this spread would land in
- * DB while the map says another shard.
+ * Writes one database's copy of the initial assignment over `shardCount` shards (shardOfBucket)
+ * in one batch that writes nothing once a member exists there: with members, their buckets'
+ * data is where it is, and only a bucket move may change where the map says it is.
  */
 export async function spreadEmptyCoalition(db: D1Database, shardCount: number): Promise<BucketMap> {
   if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > MAX_SHARDS) {
@@ -67,4 +63,20 @@ export async function spreadEmptyCoalition(db: D1Database, shardCount: number): 
     throw error;
   }
   return loadBucketMap(db);
+}
+
+/**
+ * Spreads an empty coalition over every bound shard: each shard's copy of the map first (the
+ * copy its batches' placement guard reads, src/shards/placement.ts), main's last (the map
+ * routers load). An enrolment racing the spread is placed by the old map (all on shard 0): its
+ * batch on main fails the placement guard once main's copy moved its bucket, and it is placed
+ * again. Called on an empty coalition only: by `npm start` before it seeds, and by the tests.
+ */
+export async function spreadOverShards(env: Env): Promise<BucketMap> {
+  const [main, ...others] = shardsOf(env);
+  const n = others.length + 1;
+  await Promise.all(others.map((s) => spreadEmptyCoalition(s.db, n)));
+  const map = await spreadEmptyCoalition((main as Shard).db, n);
+  forgetBucketMap();
+  return map;
 }

@@ -39,13 +39,32 @@ function checkBucket(bucket: number): void {
   }
 }
 
-/** `mbr_<bucket, 3 lowercase hex>_<16 symbols of the id alphabet>`; anything else is a legacy id. */
-const MEMBER_ID = new RegExp(`^mbr_([0-9a-f]{3})_[${ID_ALPHABET}]{16}$`);
+/** `<prefix>_<bucket, 3 lowercase hex>_<16 symbols of the id alphabet>`: an id that names its member's bucket. */
+function idPattern(prefix: string): RegExp {
+  return new RegExp(`^${prefix}_([0-9a-f]{3})_[${ID_ALPHABET}]{16}$`);
+}
+const ID_PATTERNS = new Map<string, RegExp>();
+
+/** A fresh id (`mbr`, `txn`) in `bucket`. */
+export function idInBucket(prefix: string, bucket: number): string {
+  checkBucket(bucket);
+  return `${prefix}_${bucket.toString(16).padStart(3, "0")}_${randomIdPart()}`;
+}
+
+/** The bucket an id of the current format names, or undefined for a legacy id (`<prefix>_<16 symbols>`). */
+export function parseIdBucket(prefix: string, id: string): number | undefined {
+  let pattern = ID_PATTERNS.get(prefix);
+  if (!pattern) {
+    pattern = idPattern(prefix);
+    ID_PATTERNS.set(prefix, pattern);
+  }
+  const hex = pattern.exec(id)?.[1];
+  return hex === undefined ? undefined : Number.parseInt(hex, 16);
+}
 
 /** A fresh member id in `bucket`. */
 export function memberIdInBucket(bucket: number): string {
-  checkBucket(bucket);
-  return `mbr_${bucket.toString(16).padStart(3, "0")}_${randomIdPart()}`;
+  return idInBucket("mbr", bucket);
 }
 
 /** The id a member enrolled by (partner, member_ref) gets: it names the bucket of bucketOf forever. */
@@ -53,10 +72,9 @@ export async function newMemberId(partnerId: string, memberRef: string): Promise
   return memberIdInBucket(await bucketOf(partnerId, memberRef));
 }
 
-/** The bucket an id of the current format names, or undefined for a legacy id (`mbr_<16 symbols>`). */
+/** The bucket a member id of the current format names, or undefined for a legacy id (`mbr_<16 symbols>`). */
 export function parseMemberIdBucket(memberId: string): number | undefined {
-  const hex = MEMBER_ID.exec(memberId)?.[1];
-  return hex === undefined ? undefined : Number.parseInt(hex, 16);
+  return parseIdBucket("mbr", memberId);
 }
 
 /**

@@ -21,10 +21,10 @@ export interface AdjustmentInput {
   actor: string;
 }
 
-export function planAdjustment(input: AdjustmentInput, { catalogue, now }: CommandContext): WritePlan {
+export function planAdjustment(input: AdjustmentInput, { catalogue, now, bucket }: CommandContext): WritePlan {
   const member = memberById(input.memberId);
   const txn = {
-    id: newTransactionId(),
+    id: newTransactionId(bucket),
     type: "adjustment" as const,
     partnerId: OPERATOR_ISSUER,
     member,

@@ -36,7 +36,7 @@ export function burnedPoints(
   return { points, rate: formatDecimal(burnRate.valuePerPoint) };
 }
 
-export function planBurn(input: BurnInput, { catalogue, now }: CommandContext): WritePlan {
+export function planBurn(input: BurnInput, { catalogue, now, bucket }: CommandContext): WritePlan {
   const partner = partnerSettings(catalogue, input.partnerId);
   const member = memberOfRef(input.partnerId, input.memberRef);
   const before: Sql[] = [memberGuard(member)];
@@ -51,7 +51,7 @@ export function planBurn(input: BurnInput, { catalogue, now }: CommandContext): 
     throw new Refusal(new ApiError("amount_too_large", "one transaction burns at most 10^12 points", "amount"), before);
   }
   const points = Number(burned.points);
-  const txnId = newTransactionId();
+  const txnId = newTransactionId(bucket);
   const risk = ledgerRiskCheck(catalogue.rules, {
     kind: "burn",
     partnerId: input.partnerId,

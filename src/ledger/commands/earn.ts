@@ -51,7 +51,7 @@ export function earnedPoints(card: RateCard, input: Pick<EarnInput, "amount" | "
   };
 }
 
-export function planEarn(input: EarnInput, { catalogue, now }: CommandContext): WritePlan {
+export function planEarn(input: EarnInput, { catalogue, now, bucket }: CommandContext): WritePlan {
   const partner = partnerSettings(catalogue, input.partnerId);
   const member = memberOfRef(input.partnerId, input.memberRef);
   const before: Sql[] = [memberGuard(member)];
@@ -76,7 +76,7 @@ export function planEarn(input: EarnInput, { catalogue, now }: CommandContext): 
     throw new Refusal(new ApiError(code, "this issuance is larger than any funding position"), before);
   }
   const points = Number(earned.points);
-  const txnId = newTransactionId();
+  const txnId = newTransactionId(bucket);
   const pending = partner.pendingDays > 0;
   const risk = ledgerRiskCheck(catalogue.rules, {
     kind: "earn",

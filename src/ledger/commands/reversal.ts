@@ -13,8 +13,8 @@ export interface ReversalInput {
   reason: string | null;
 }
 
-export function planReversal(input: ReversalInput, { catalogue, now }: CommandContext): WritePlan {
-  const reversalId = newTransactionId();
+export function planReversal(input: ReversalInput, { catalogue, now, bucket }: CommandContext): WritePlan {
+  const reversalId = newTransactionId(bucket);
   return {
     status: 201,
     statements: reversalStatements({ reversalId, ...input, now }),
