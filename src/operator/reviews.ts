@@ -6,6 +6,8 @@ import { tag } from "../http/tags";
 import { coalitionSettings } from "../ledger/expiry-policy";
 import { listReviews, renderReview } from "../risk/reviews";
 import { ReviewSchema } from "../risk/schemas";
+import { readEveryShard } from "../shards/fan-out";
+import { mergeSorted } from "../shards/merge";
 
 export const reviewRoutes: RouteModule = (r) => {
   r.openapi(
@@ -35,10 +37,13 @@ export const reviewRoutes: RouteModule = (r) => {
       const position = decodeCursor(cursor, ["b", "i"]);
       const after = position === undefined ? undefined : { bookedAt: Number(position.b), id: String(position.i) };
       if (after && !Number.isSafeInteger(after.bookedAt)) throw badCursor();
-      const [settings, rows] = await Promise.all([
+      const opts = { now: c.get("now"), limit: limit + 1, after, partnerId: partner_id, type };
+      // Each shard's reviews; transaction ids are unique across shards, so (booked_at, id) orders them all.
+      const [settings, pages] = await Promise.all([
         coalitionSettings(db),
-        listReviews(db, { now: c.get("now"), limit: limit + 1, after, partnerId: partner_id, type }),
+        readEveryShard(c.env, (shard) => listReviews(shard, opts)),
       ]);
+      const rows = mergeSorted(pages, (a, b) => a.booked_at - b.booked_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0), limit + 1);
       const result = page(rows, limit, (row) => ({ b: row.booked_at, i: row.id }));
       const data = result.data.map((row) => renderReview(row, settings.reviewTimeoutSeconds));
       return c.json({ data, next_cursor: result.next_cursor }, 200);

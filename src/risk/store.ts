@@ -104,10 +104,10 @@ export async function listRiskEvents(
   return all<RiskEventRow>(db, sql`SELECT * FROM risk_events WHERE ${join(where, " AND ")} ORDER BY id DESC LIMIT ${opts.limit}`);
 }
 
-/** An event as the operator's log shows it. */
-export function renderRiskEvent(e: RiskEventRow) {
+/** An event as the operator's log shows it; an event of shard k ≥ 1 (its own row ids) is `rsk_<k>_<id>`. */
+export function renderRiskEvent(e: RiskEventRow, shard = 0) {
   return {
-    id: `rsk_${e.id}`,
+    id: shard === 0 ? `rsk_${e.id}` : `rsk_${shard}_${e.id}`,
     at: toRfc3339(e.at),
     rule_id: e.rule_id,
     action: e.action,
