@@ -3,7 +3,8 @@ import type { ApiError } from "../http/errors";
 import type { CommandContext } from "../http/runner";
 import { type EnrolledMember, type EnrolmentRequest, enrolmentBatch } from "../members/store";
 import type { RiskRequest } from "./evaluate";
-import { declinedBy, declineEvent, planRisk, riskDeclinedError } from "./sql";
+import { type MainDecision, planRiskAcrossShards } from "./split";
+import { declinedBy, declineEvent, planRisk, type RiskPlan, riskDeclinedError } from "./sql";
 
 /**
  * Enrolment with the risk rules (partner-api.md §4, §6: bulk sign-ups from one device or IP).
@@ -22,8 +23,8 @@ export interface EnrolmentPlan {
   onFailure(error: unknown): { error: ApiError; statements: Sql[] } | undefined;
 }
 
-export function planEnrolment(req: EnrolmentRequest, requestId: string, { catalogue }: CommandContext): EnrolmentPlan {
-  const newMemberId = req.linkCode === undefined ? req.newMemberId : undefined;
+/** What the risk rules of an enrolment are about, and when it counts (see above). */
+function enrolmentRisk(req: EnrolmentRequest): { riskReq: RiskRequest; member: Sql; onlyIf: Sql } {
   const riskReq: RiskRequest = {
     kind: "enroll",
     partnerId: req.partnerId,
@@ -35,37 +36,84 @@ export function planEnrolment(req: EnrolmentRequest, requestId: string, { catalo
     now: req.now,
   };
   const linkMissing = sql`NOT EXISTS (SELECT 1 FROM member_links WHERE partner_id = ${req.partnerId} AND member_ref = ${req.memberRef})`;
-  let onlyIf: Sql;
-  let member: Sql;
-  if (req.linkCode === undefined) {
-    onlyIf = linkMissing;
-    member = sql`${newMemberId ?? ""}`;
-  } else {
-    const code = req.linkCode;
-    onlyIf = sql`${linkMissing} AND EXISTS (SELECT 1 FROM link_codes c WHERE c.code = ${code} AND c.used_at IS NULL AND c.expires_at > ${req.now}
+  if (req.linkCode === undefined) return { riskReq, onlyIf: linkMissing, member: sql`${req.newMemberId}` };
+  const code = req.linkCode;
+  const onlyIf = sql`${linkMissing} AND EXISTS (SELECT 1 FROM link_codes c WHERE c.code = ${code} AND c.used_at IS NULL AND c.expires_at > ${req.now}
       AND NOT EXISTS (SELECT 1 FROM member_links l WHERE l.partner_id = ${req.partnerId} AND l.member_id = c.member_id))`;
-    member = sql`(SELECT member_id FROM link_codes WHERE code = ${code})`;
-  }
+  return { riskReq, onlyIf, member: sql`(SELECT member_id FROM link_codes WHERE code = ${code})` };
+}
+
+/** A decline of this enrolment: the 422 and its risk event (for the batch that stores it). */
+function declineOf(
+  plan: Pick<RiskPlan, "rules">,
+  req: EnrolmentRequest,
+  requestId: string,
+  member: Sql,
+): EnrolmentPlan["onFailure"] {
+  return (error) => {
+    const rule = declinedBy(plan, error);
+    if (!rule) return undefined;
+    const event = declineEvent(rule, {
+      at: req.now,
+      appliesTo: "enroll",
+      partnerId: req.partnerId,
+      member: req.linkCode === undefined ? sql`NULL` : member,
+      memberRef: req.memberRef,
+      points: null,
+      ip: req.context.ip,
+      deviceId: req.context.deviceId ?? null,
+      requestId,
+    });
+    return { error: riskDeclinedError(rule), statements: [event] };
+  };
+}
+
+export function planEnrolment(req: EnrolmentRequest, requestId: string, { catalogue }: CommandContext): EnrolmentPlan {
+  const { riskReq, member, onlyIf } = enrolmentRisk(req);
   const plan = planRisk(catalogue.rules, riskReq, { member, onlyIf });
   const batch = enrolmentBatch(req);
   return {
     statements: [...plan.before, ...batch.statements],
     outcome: batch.outcome,
-    onFailure(error) {
-      const rule = declinedBy(plan, error);
-      if (!rule) return undefined;
-      const event = declineEvent(rule, {
-        at: req.now,
-        appliesTo: "enroll",
-        partnerId: req.partnerId,
-        member: req.linkCode === undefined ? sql`NULL` : member,
-        memberRef: req.memberRef,
-        points: null,
-        ip: req.context.ip,
-        deviceId: req.context.deviceId ?? null,
-        requestId,
-      });
-      return { error: riskDeclinedError(rule), statements: [event] };
-    },
+    onFailure: declineOf(plan, req, requestId, member),
+  };
+}
+
+/**
+ * Enrolment at N > 1 (./split.ts): bulk sign-ups per device or IP span every shard, so they are
+ * counted and declined in main (`main`, round 1), and `shard(decision(results))` is the
+ * enrolment's batch on the member's shard. Main cannot see the shard's links and link codes, so
+ * it counts every enrolment it is given, even a retry that creates nothing or a bad link code
+ * (strict; such a retry over the limit is declined where N = 1 answers 200). The member counted
+ * as distinct is `memberKey` when the router knows it, else partner_id + member_ref (so a retry
+ * counts the same member again, not a new one). `onFailure` reads an error of either batch; its
+ * risk event statement is for the member's shard.
+ */
+export interface SplitEnrolmentPlan {
+  main: Sql[];
+  decision(mainResults: readonly D1Result[]): MainDecision;
+  shard(decision: MainDecision): EnrolmentPlan;
+  onFailure: EnrolmentPlan["onFailure"];
+}
+
+export function planEnrolmentAcrossShards(
+  req: EnrolmentRequest,
+  requestId: string,
+  { catalogue }: CommandContext,
+  known: { memberKey?: string | undefined } = {},
+): SplitEnrolmentPlan {
+  const { riskReq, member, onlyIf } = enrolmentRisk(req);
+  const split = planRiskAcrossShards(catalogue.rules, riskReq, { member, onlyIf }, { memberRef: req.memberRef, ...known });
+  const batch = enrolmentBatch(req);
+  const onFailure = declineOf(split, req, requestId, member);
+  return {
+    main: split.main,
+    decision: split.decision,
+    shard: (decision) => ({
+      statements: [...split.shard(decision).before, ...batch.statements],
+      outcome: batch.outcome,
+      onFailure,
+    }),
+    onFailure,
   };
 }

@@ -130,25 +130,36 @@ function counterStatements(counter: CounterRef, distinct: boolean, condition: Sq
 
 /** Builds the risk statements of one request. With no rule that can trip, every part is empty. */
 export function planRisk(set: RuleSet, req: RiskRequest, o: RiskPlanOptions): RiskPlan {
-  const rules = applicableRules(set, req);
-  const before: Sql[] = [];
+  return planOfRules(applicableRules(set, req), req, o);
+}
+
+/** The counters of these rules, each incremented once (under its rule's age condition, if any). */
+export function counterPart(rules: readonly ApplicableRule[], req: RiskRequest, o: RiskPlanOptions): Sql[] {
+  const out: Sql[] = [];
   for (const { counter, distinct } of countersOf(rules)) {
     // Rules that share a counter share its key, age condition included.
     const owner = rules.find((r) => r.checks.some((c) => c.type === "window" && c.counter.key === counter.key));
-    before.push(...counterStatements(counter, distinct, owner ? ruleCondition(owner, o) : raw("1"), req, o));
+    out.push(...counterStatements(counter, distinct, owner ? ruleCondition(owner, o) : raw("1"), req, o));
   }
+  return out;
+}
 
+/** ONE statement that aborts the batch naming the first of these deny rules that trips; none without deny rules. */
+export function denyGuard(rules: readonly ApplicableRule[], req: RiskRequest, o: RiskPlanOptions): Sql[] {
   const deny = rules.filter((r) => r.rule.action === "deny");
-  if (deny.length > 0) {
-    const cases = join(
-      deny.map((r) => sql`WHEN ${ruleTrips(r, req.now, o)} THEN ${r.position}`),
-      " ",
-    );
-    before.push(
-      sql`INSERT INTO risk_guard (slot) SELECT slot FROM (SELECT CASE ${cases} END AS slot) WHERE slot IS NOT NULL AND ${o.onlyIf ?? raw("1")}`,
-    );
-  }
+  if (deny.length === 0) return [];
+  const cases = join(
+    deny.map((r) => sql`WHEN ${ruleTrips(r, req.now, o)} THEN ${r.position}`),
+    " ",
+  );
+  return [
+    sql`INSERT INTO risk_guard (slot) SELECT slot FROM (SELECT CASE ${cases} END AS slot) WHERE slot IS NOT NULL AND ${o.onlyIf ?? raw("1")}`,
+  ];
+}
 
+/** The plan of these applicable rules (rule-set order): the shard's part of a split plan (./split.ts) is one too. */
+export function planOfRules(rules: readonly ApplicableRule[], req: RiskRequest, o: RiskPlanOptions): RiskPlan {
+  const before = [...counterPart(rules, req, o), ...denyGuard(rules, req, o)];
   const review = rules.filter((r) => r.rule.action === "review");
   const status = (planned: string) =>
     review.length === 0
