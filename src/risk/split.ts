@@ -85,7 +85,7 @@ export function planRiskAcrossShards(set: RuleSet, req: RiskRequest, o: RiskPlan
       const counted = inMain(rule, split.memberAgeMs);
       if (!counted) return [];
       // Undecided by main: only the shard knows the member's age.
-      const deferred = counted !== rule;
+      const deferred = rule.memberYoungerThanMs !== undefined && split.memberAgeMs === undefined;
       return [{ rule, counted, deferred }];
     });
   const mainOptions: RiskPlanOptions = { member: sql`${mainMemberKey(req.partnerId, split)}` };
