@@ -3,8 +3,10 @@
  * `npm run bench` use:
  *
  * - `ledgerRiskCheck` (earn, burn) and `planEnrolment` (enrolment) put the rules' statements in
- *   the request's own batch; the operator API is in src/operator (risk-rules, risk-events, reviews); `rejectTimedOutReviews` and
- *   `pruneRiskCounters` are scheduled jobs.
+ *   the request's own batch; at N > 1, `ledgerRiskCheckAcrossShards` and `planEnrolmentAcrossShards`
+ *   (./split.ts) count device and IP windows in a batch on main first, then the member's shard
+ *   batch. The operator API is in src/operator (risk-rules, risk-events, reviews);
+ *   `rejectTimedOutReviews` and `pruneRiskCounters` are scheduled jobs.
  * - For the bench: `BENCH_EARN_RULES` is a rule set under which every earn updates and checks
  *   windowed counters (per member, device and IP, and distinct members per device), with limits
  *   no bench reaches; the demo defaults are `DEMO_RISK_RULES` in scripts/seed/demo-coalition.ts.
@@ -15,11 +17,12 @@ import { applicableRules, countersOf, type RiskRequest } from "./evaluate";
 import type { RiskRule, RuleSet } from "./rules";
 import { BUCKETS_PER_WINDOW } from "./window";
 
-export { ledgerRiskCheck } from "./check";
-export { planEnrolment } from "./enrol";
+export { ledgerRiskCheck, ledgerRiskCheckAcrossShards, type SplitLedgerRiskCheck } from "./check";
+export { planEnrolment, planEnrolmentAcrossShards, type SplitEnrolmentPlan } from "./enrol";
 export { applicableRules, type RiskRequest } from "./evaluate";
 export { rejectTimedOutReviews } from "./reviews";
 export { compileRuleSet, type RiskRule, RiskRuleSetSchema, type RuleSet } from "./rules";
+export { type MainDecision, planRiskAcrossShards, type SplitOptions, type SplitRiskPlan } from "./split";
 export { planRisk } from "./sql";
 export { loadRuleSet, pruneRiskCounters } from "./store";
 export { BUCKETS_PER_WINDOW } from "./window";

@@ -29,6 +29,11 @@ import { bucketExpiresAt, bucketOf, windowBuckets } from "./window";
  * Each window check reads at most BUCKETS_PER_WINDOW + 1 counter rows (./window.ts); distinct
  * members cost one lookup and up to three row writes. Nothing scans history. The member (the
  * subject of member rules, and its age) is SQL: the batch resolves it.
+ *
+ * That is the plan of one database (N = 1). At N > 1 a device or an IP is used by members of every
+ * shard, so ./split.ts counts those windows in main's batch first and hands the shard's batch
+ * what main decided; it builds both parts from the pieces below (`counterPart`, `denyGuard`,
+ * `planOfRules`), so the statements stay the same SQL.
  */
 
 export interface RiskPlanOptions {

@@ -353,6 +353,45 @@ describe("reservations: main's counts only err strict", () => {
   });
 });
 
+describe("what main decides", () => {
+  it("a sure decline (one transaction over max_points) is decided in main and reserves nothing", async () => {
+    const device = freshDevice();
+    const set = rules(
+      { id: "device-9", action: "deny", applies_to: "earn", subject: "device", window_seconds: 3600, max_count: 9 },
+      { id: "single-max", action: "deny", applies_to: "earn", subject: "transaction", max_points: 100 },
+    );
+    const m = await memberOn(shard1());
+    expect(await earn(set, m, { device, points: 101 })).toMatchObject({ declined: "single-max", where: "main" });
+    expect(await counted(main(), device)).toBe(0);
+    expect(await earn(set, m, { device, points: 100 })).toMatchObject({ status: "posted" });
+    expect(await counted(main(), device)).toBe(1);
+  });
+
+  it("with rules on the member alone main has nothing to do (the router can skip it)", () => {
+    const set = rules({
+      id: "member-1",
+      action: "deny",
+      applies_to: "earn",
+      subject: "member",
+      window_seconds: 3600,
+      max_count: 1,
+    });
+    const check = ledgerRiskCheckAcrossShards(set, {
+      kind: "earn",
+      partnerId: "p-one",
+      txnId: "txn_1",
+      member: memberOfRef("p-one", "r"),
+      memberRef: "r",
+      points: 1,
+      context: { ip: "203.0.113.1", device_id: "d" },
+      now: Date.now(),
+      requestId: "req_1",
+    });
+    expect(check.main).toEqual([]);
+    expect(check.shard(check.decision([])).wrap([]).length).toBeGreaterThan(0);
+  });
+});
+
 describe("member_age_below_seconds on a device rule", () => {
   const young = (max: number): RiskRule => ({
     id: "device-young",
