@@ -60,68 +60,70 @@ export function mainMemberKey(partnerId: string, split: SplitOptions): string {
   return split.memberKey ?? `ref:${partnerId}:${split.memberRef}`;
 }
 
-/** The rule as main counts it: its age condition decided by a known age, or dropped (counted as if young). */
-function inMain(rule: ApplicableRule, ageMs: number | undefined): ApplicableRule | undefined {
-  if (rule.memberYoungerThanMs === undefined) return rule;
-  if (ageMs !== undefined && ageMs >= rule.memberYoungerThanMs) return undefined;
-  const { memberYoungerThanMs: _, ...unconditional } = rule;
-  return unconditional;
+/** A rule main counts: as the rule set has it, as main counts it, and whether only the shard can decide it (the member's age). */
+interface MainRule {
+  rule: ApplicableRule;
+  counted: ApplicableRule;
+  deferred: boolean;
+}
+
+/** The rules whose subject is not the member, as main counts them: an age condition decided by a known age, or dropped (as if young). */
+function mainRules(rules: readonly ApplicableRule[], ageMs: number | undefined): MainRule[] {
+  return rules
+    .filter((r) => r.rule.subject !== "member")
+    .flatMap((rule) => {
+      if (rule.memberYoungerThanMs === undefined) return [{ rule, counted: rule, deferred: false }];
+      if (ageMs !== undefined && ageMs >= rule.memberYoungerThanMs) return [];
+      const { memberYoungerThanMs: _, ...counted } = rule;
+      return [{ rule, counted, deferred: ageMs === undefined }];
+    });
 }
 
 /** Main's report: one row, a column `r<position>` per reported rule, 1 when it tripped. */
-function reportStatement(reported: readonly ApplicableRule[], req: RiskRequest, o: RiskPlanOptions): Sql {
+function reportStatement(reported: readonly MainRule[], req: RiskRequest, o: RiskPlanOptions): Sql[] {
+  if (reported.length === 0) return [];
   // A position is an integer of the compiled rule set, never input: safe as a column name.
-  const columns = reported.map((r) => sql`${ruleTrips(r, req.now, o)} AS ${raw(`r${r.position}`)}`);
-  return sql`SELECT ${join(columns)}`;
+  const columns = reported.map((r) => sql`${ruleTrips(r.counted, req.now, o)} AS ${raw(`r${r.rule.position}`)}`);
+  return [sql`SELECT ${join(columns)}`];
+}
+
+/** Main's decision, from the results of exactly its statements (the report is the last). */
+function readDecision(reported: readonly MainRule[], statements: number, results: readonly D1Result[]): MainDecision {
+  if (reported.length === 0) return { tripped: [] };
+  if (results.length !== statements) throw new Error(`expected the results of ${statements} statements, got ${results.length}`);
+  const row = results[statements - 1]?.results?.[0] as Record<string, unknown> | undefined;
+  if (!row) throw new Error("main's risk report returned no row");
+  return { tripped: reported.filter((r) => Number(row[`r${r.rule.position}`]) === 1).map((r) => r.rule.position) };
+}
+
+/** The shard's rules: the member's, and what main reported tripped as checks decided before the batch (a deferred one keeps its age condition). */
+function shardRules(onMember: readonly ApplicableRule[], reported: readonly MainRule[], d: MainDecision): ApplicableRule[] {
+  const decided = reported
+    .filter((r) => d.tripped.includes(r.rule.position))
+    .map((r): ApplicableRule => ({ ...(r.deferred ? r.rule : r.counted), checks: [{ type: "static", trips: true }] }));
+  return [...onMember, ...decided].sort((a, b) => a.position - b.position);
 }
 
 export function planRiskAcrossShards(set: RuleSet, req: RiskRequest, o: RiskPlanOptions, split: SplitOptions): SplitRiskPlan {
   const rules = applicableRules(set, req);
-  const onMember = rules.filter((r) => r.rule.subject === "member");
-  // Each rule of main as the rule set has it (the shard keeps its age condition), with main's form beside it.
-  const elsewhere = rules
-    .filter((r) => r.rule.subject !== "member")
-    .flatMap((rule) => {
-      const counted = inMain(rule, split.memberAgeMs);
-      if (!counted) return [];
-      // Undecided by main: only the shard knows the member's age.
-      const deferred = rule.memberYoungerThanMs !== undefined && split.memberAgeMs === undefined;
-      return [{ rule, counted, deferred }];
-    });
+  const inMain = mainRules(rules, split.memberAgeMs);
   const mainOptions: RiskPlanOptions = { member: sql`${mainMemberKey(req.partnerId, split)}` };
-  const counted = elsewhere.map((e) => e.counted);
-  const guarded = elsewhere.filter((e) => !e.deferred).map((e) => e.counted);
-  const reported = elsewhere.filter((e) => e.deferred || e.rule.rule.action === "review");
+  const reported = inMain.filter((r) => r.deferred || r.rule.rule.action === "review");
+  const guarded = inMain.filter((r) => !r.deferred).map((r) => r.counted);
   const main = [
-    ...counterPart(counted, req, mainOptions),
+    ...counterPart(
+      inMain.map((r) => r.counted),
+      req,
+      mainOptions,
+    ),
     ...denyGuard(guarded, req, mainOptions),
-    ...(reported.length === 0
-      ? []
-      : [
-          reportStatement(
-            reported.map((e) => e.counted),
-            req,
-            mainOptions,
-          ),
-        ]),
+    ...reportStatement(reported, req, mainOptions),
   ];
-
-  const decision = (mainResults: readonly D1Result[]): MainDecision => {
-    if (reported.length === 0) return { tripped: [] };
-    if (mainResults.length !== main.length)
-      throw new Error(`expected the results of ${main.length} statements, got ${mainResults.length}`);
-    const row = mainResults[main.length - 1]?.results?.[0] as Record<string, unknown> | undefined;
-    if (!row) throw new Error("main's risk report returned no row");
-    return { tripped: reported.filter((e) => Number(row[`r${e.rule.position}`]) === 1).map((e) => e.rule.position) };
+  const onMember = rules.filter((r) => r.rule.subject === "member");
+  return {
+    rules,
+    main,
+    decision: (results) => readDecision(reported, main.length, results),
+    shard: (d) => planOfRules(shardRules(onMember, reported, d), req, o),
   };
-
-  const shard = (d: MainDecision): RiskPlan => {
-    // A tripped rule becomes a check decided before the batch; a deferred one keeps its age condition.
-    const decided = reported
-      .filter((e) => d.tripped.includes(e.rule.position))
-      .map((e): ApplicableRule => ({ ...(e.deferred ? e.rule : e.counted), checks: [{ type: "static", trips: true }] }));
-    const inShard = [...onMember, ...decided].sort((a, b) => a.position - b.position);
-    return planOfRules(inShard, req, o);
-  };
-  return { rules, main, decision, shard };
 }
