@@ -415,6 +415,20 @@ describe("member_age_below_seconds on a device rule", () => {
     expect(await counted(main(), device)).toBe(3);
   });
 
+  it("a review rule on the age of an IP's members, age unknown: main reports it tripped, the shard reviews only a young member", async () => {
+    const ip = freshIp();
+    const set = rules({ ...young(1), id: "ip-young-review", action: "review", subject: "ip" });
+    const old = await memberOn(shard1(), 30 * DAY_MS);
+    const fresh = await memberOn(shard1(), 60_000);
+    expect(await earn(set, old, { ip })).toMatchObject({ status: "posted" });
+    expect(await earn(set, old, { ip })).toMatchObject({ status: "posted" });
+    const reviewed = (await earn(set, fresh, { ip })) as { txnId: string };
+    expect(await first(shard1(), sql`SELECT status, risk_rule_id FROM transactions WHERE id = ${reviewed.txnId}`)).toEqual({
+      status: "review",
+      risk_rule_id: "ip-young-review",
+    });
+  });
+
   it("with a known age main decides: an old member is not counted, a young one is declined in main", async () => {
     const device = freshDevice();
     const set = rules(young(1));
