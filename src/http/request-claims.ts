@@ -38,9 +38,10 @@ export function reusedKey(): ApiError {
 }
 
 /**
- * Round one of a write on a shard other than main: the admission statements (when still due)
- * and the claim, in one batch on main. Answers the key's claim: this request's for this shard,
- * an earlier one's, or main's own record of the key (shard 0).
+ * Round one of a write on a shard other than main: the admission statements (when still due),
+ * the claim and what the write decides in main (`extra`), in one batch on main. Answers the key's
+ * claim (this request's for this shard, an earlier one's, or main's own record of the key: shard
+ * 0) and the results of `extra`.
  */
 export async function claimOnMain(
   main: D1Database,
@@ -48,11 +49,12 @@ export async function claimOnMain(
   k: IdempotencyKey,
   shard: number,
   now: number,
-): Promise<ClaimRow> {
-  const results = await runBatch(main, [...admission, insertClaim(k, shard, now), readClaim(k)]);
-  const row = results[results.length - 1]?.results[0] as ClaimRow | undefined;
-  if (!row) throw new Error("a claim was inserted but not read");
-  return row;
+  extra: Sql[] = [],
+): Promise<{ claim: ClaimRow; results: D1Result[] }> {
+  const results = await runBatch(main, [...admission, insertClaim(k, shard, now), readClaim(k), ...extra]);
+  const claim = results[admission.length + 1]?.results[0] as ClaimRow | undefined;
+  if (!claim) throw new Error("a claim was inserted but not read");
+  return { claim, results: results.slice(admission.length + 2) };
 }
 
 /**

@@ -53,6 +53,12 @@ export interface WritePlan {
   describe?: Partial<Record<GuardCode, { message?: Sql | string; param?: string }>>;
   /** The command's own failure (a risk decline): the stored error and what is committed with it. */
   onFailure?: (error: unknown) => { error: ApiError; statements: Sql[] } | undefined;
+  /**
+   * On a member's shard other than main (CommandContext.split): what main decides first, in
+   * round one with the key's claim (the risk rules on devices and IPs), and the command's
+   * statements given main's results (those of exactly these statements).
+   */
+  roundOne?: { statements: Sql[]; after(results: readonly D1Result[]): { statements: Sql[] } };
 }
 
 /** A business outcome the command decided before any batch, with the guards that would answer first. */
@@ -72,6 +78,8 @@ export interface CommandContext {
   bucket?: number | undefined;
   /** Where the batch runs (the member's shard), for the rare command that reads before it plans. */
   db: D1Database;
+  /** The batch runs on a shard other than main (N > 1): what needs main is decided there first (WritePlan.roundOne). */
+  split: boolean;
 }
 
 /** Plans the write; most commands decide from the request and the catalogue alone (no read: one round trip). */
@@ -135,6 +143,7 @@ export async function runWrite(
     statements: Sql[];
     answer: (results: D1Result[]) => Response;
     onFailure?: WritePlan["onFailure"];
+    roundOne?: WritePlan["roundOne"];
   },
   about: About = {},
 ): RouteAnswer {
@@ -144,19 +153,24 @@ export async function runWrite(
     const cat = await catalogue(c.env.DB, now);
     let p: ReturnType<typeof plan>;
     try {
-      p = plan({ catalogue: cat, now, bucket: placed.bucket, db: placed.db });
+      p = plan({ catalogue: cat, now, bucket: placed.bucket, db: placed.db, split: placed.sharded && !placed.onMain });
     } catch (error) {
       if (!(error instanceof StaleCatalogue) || attempt >= MAX_STALE_RETRIES) throw error;
       forgetCatalogue();
       continue;
     }
-    await admitOnMain(c, placed);
+    let statements: Sql[];
+    try {
+      statements = await roundOneOnMain(c, placed, p);
+    } catch (error) {
+      const own = error instanceof ApiError ? undefined : p.onFailure?.(error);
+      if (!own) throw error;
+      await recordRefusal(c, placed, own.statements);
+      throw own.error;
+    }
     try {
       // The command's own statements stay as they are: its answer reads their results by position.
-      const results = await runBatch(placed.db, [
-        ...batchOf(c, [...placed.guards, catalogueGuard(cat.version)]),
-        ...p.statements,
-      ]);
+      const results = await runBatch(placed.db, [...batchOf(c, [...placed.guards, catalogueGuard(cat.version)]), ...statements]);
       admitted(c);
       return p.answer(results);
     } catch (error) {
@@ -167,12 +181,41 @@ export async function runWrite(
       if (answer) throw answer;
       const own = p.onFailure?.(error);
       if (!own) throw error;
-      // Not stored (no key), but recorded (a risk decline's event), with the jti.
-      await runBatch(placed.db, [...takeAdmission(c), ...own.statements]);
-      admitted(c);
+      await recordRefusal(c, placed, own.statements);
       throw own.error;
     }
   }
+}
+
+/**
+ * A write without a key on a shard other than main (N > 1): round one on main, the signed
+ * request's checks with what the plan decides there; answers the shard's statements.
+ */
+async function roundOneOnMain(
+  c: Context<AppEnv>,
+  placed: Placed,
+  p: { statements: Sql[]; roundOne?: WritePlan["roundOne"] },
+): Promise<Sql[]> {
+  if (placed.onMain || !p.roundOne) {
+    await admitOnMain(c, placed);
+    return p.statements;
+  }
+  const admission = takeAdmission(c);
+  let results: D1Result[];
+  try {
+    results = await runBatch(c.env.DB, [...admission, ...p.roundOne.statements]);
+  } catch (error) {
+    throw admissionError(error) ?? error;
+  }
+  admitted(c);
+  return p.roundOne.after(results.slice(admission.length)).statements;
+}
+
+/** A refusal that is not stored (no key) is recorded (a risk decline's event) on the member's shard, the jti in main. */
+async function recordRefusal(c: Context<AppEnv>, placed: Placed, statements: Sql[]): Promise<void> {
+  if (!placed.onMain) await admitFirst(c);
+  await runBatch(placed.db, [...takeAdmission(c), ...statements]);
+  admitted(c);
 }
 
 /**
@@ -233,7 +276,7 @@ export async function runRead(c: Context<AppEnv>, plan: (ctx: CommandContext) =>
     const cat = await catalogue(c.env.DB, now);
     let p: ReadPlan;
     try {
-      p = plan({ catalogue: cat, now, bucket: placed.bucket, db: placed.db });
+      p = plan({ catalogue: cat, now, bucket: placed.bucket, db: placed.db, split: placed.sharded && !placed.onMain });
     } catch (error) {
       if (!(error instanceof StaleCatalogue) || attempt >= MAX_STALE_RETRIES) throw error;
       forgetCatalogue();
@@ -281,7 +324,7 @@ async function decide(c: Context<AppEnv>, planner: Planner, key: IdempotencyKey,
     const cat = await catalogue(c.env.DB, now);
     let p: WritePlan;
     try {
-      p = await planner({ catalogue: cat, now, bucket: placed.bucket, db: placed.db });
+      p = await planner({ catalogue: cat, now, bucket: placed.bucket, db: placed.db, split: placed.sharded && !placed.onMain });
     } catch (error) {
       if (error instanceof StaleCatalogue && attempt < MAX_STALE_RETRIES) {
         forgetCatalogue();
@@ -290,14 +333,16 @@ async function decide(c: Context<AppEnv>, planner: Planner, key: IdempotencyKey,
       const refused =
         error instanceof Refusal ? error : error instanceof ApiError && isStoredOutcome(error) ? new Refusal(error) : undefined;
       if (!refused) throw error;
-      const outcome = await claimed(c, key, placed, () => stored(c, key, cat, placed, refused.error, refused.before, []));
+      const outcome = await claimed(c, key, placed, [], () => stored(c, key, cat, placed, refused.error, refused.before, []));
       if (outcome === STALE && attempt < MAX_STALE_RETRIES) continue;
       if (outcome === STALE) throw staleTooOften();
       return outcome;
     }
-    const answer = await claimed(c, key, placed, async () => {
+    const answer = await claimed(c, key, placed, p.roundOne?.statements ?? [], async (round) => {
+      if ("refused" in round) return failed(c, key, cat, placed, p, round.refused, attempt);
+      const q = p.roundOne ? { ...p, ...p.roundOne.after(round.results) } : p;
       try {
-        const results = await runBatch(placed.db, batchOf(c, keyedFrame(p, cat, key, placed, now)));
+        const results = await runBatch(placed.db, batchOf(c, keyedFrame(q, cat, key, placed, now)));
         admitted(c);
         const row = results[results.length - 1]?.results?.[0] as
           | { response_status: number; response_body: string; format: number | null }
@@ -305,7 +350,7 @@ async function decide(c: Context<AppEnv>, planner: Planner, key: IdempotencyKey,
         if (!row) throw new Error("a keyed write stored no response");
         return rawJson(responseText(row), row.response_status);
       } catch (error) {
-        return failed(c, key, cat, placed, p, error, attempt);
+        return failed(c, key, cat, placed, q, error, attempt);
       }
     });
     if (answer === STALE && attempt < MAX_STALE_RETRIES) continue;
@@ -314,27 +359,46 @@ async function decide(c: Context<AppEnv>, planner: Planner, key: IdempotencyKey,
   }
 }
 
+/** Round one's outcome: the results of the plan's statements for main, or main's refusal (a risk rule). */
+type RoundOne = { results: readonly D1Result[] } | { refused: unknown };
+
 /**
- * Runs `write` on the placed shard after the key's claim in main (round one, at N > 1 on
- * another shard); a key claimed for another shard's record is answered from there.
+ * Runs `write` on the placed shard after round one on main (at N > 1 on another shard): the
+ * signed request's checks, the key's claim and what the plan decides in main (`extra`). A key
+ * claimed for another shard's record is answered from there. When main refuses (a risk rule),
+ * the claim rolled back with it: it is taken alone, and `write` stores the refusal on the shard.
  */
 async function claimed(
   c: Context<AppEnv>,
   key: IdempotencyKey,
   placed: Placed,
-  write: () => Promise<Response | typeof STALE>,
+  extra: Sql[],
+  write: (round: RoundOne) => Promise<Response | typeof STALE>,
 ): Promise<Response | typeof STALE> {
-  if (!placed.sharded || placed.onMain) return write();
-  let claim: { request_hash: string; shard: number };
+  if (!placed.sharded || placed.onMain) return write({ results: [] });
+  const shard = placed.placement?.shard.index ?? 0;
+  const claimOn = async (statements: Sql[]) => {
+    try {
+      return await claimOnMain(c.env.DB, takeAdmission(c), key, shard, c.get("now"), statements);
+    } catch (error) {
+      throw admissionError(error) ?? error;
+    }
+  };
+  let round: RoundOne;
+  let claim: Awaited<ReturnType<typeof claimOnMain>>["claim"];
   try {
-    claim = await claimOnMain(c.env.DB, takeAdmission(c), key, placed.placement?.shard.index ?? 0, c.get("now"));
+    const first = await claimOn(extra);
+    claim = first.claim;
+    round = { results: first.results };
   } catch (error) {
-    throw admissionError(error) ?? error;
+    if (extra.length === 0 || error instanceof ApiError) throw error;
+    claim = (await claimOn([])).claim;
+    round = { refused: error };
   }
   admitted(c);
   if (claim.request_hash !== key.hash) throw reusedKey();
-  if (claim.shard !== placed.placement?.shard.index) return replay(c, key, shardDb(c, claim.shard));
-  return write();
+  if (claim.shard !== shard) return replay(c, key, shardDb(c, claim.shard));
+  return write(round);
 }
 
 function shardDb(c: Context<AppEnv>, index: number): D1Database {

@@ -18,7 +18,7 @@ import {
 } from "../members/link-directory";
 import { MemberRefParams, RequestContextSchema } from "../members/schemas";
 import { bucketOfLinkCode, type EnrolmentRequest, normalizeLinkCode } from "../members/store";
-import { planEnrolment } from "../risk/enrol";
+import { planEnrolment, planEnrolmentAcrossShards } from "../risk/enrol";
 import { newMemberId, parseMemberIdBucket } from "../shards/buckets";
 import { learnLink, place, type Target } from "../shards/placement";
 
@@ -106,10 +106,21 @@ function enrol(c: Context<AppEnv>, request: EnrolmentRequest, target: Target, gu
   return runWrite(
     c,
     (ctx) => {
-      const plan = planEnrolment(request, c.get("requestId"), ctx);
+      const requestId = c.get("requestId");
+      // On a shard other than main, the rules on bulk sign-ups per device and IP are decided in main first.
+      const split = ctx.split ? planEnrolmentAcrossShards(request, requestId, ctx) : undefined;
+      const plan = split ? split.shard({ tripped: [] }) : planEnrolment(request, requestId, ctx);
       return {
         statements: [...guards(ctx.bucket), ...plan.statements],
         onFailure: plan.onFailure,
+        ...(split
+          ? {
+              roundOne: {
+                statements: split.main,
+                after: (results) => ({ statements: [...guards(ctx.bucket), ...split.shard(split.decision(results)).statements] }),
+              },
+            }
+          : {}),
         answer: (results) => {
           const enrolled = plan.outcome(results);
           const member = {

@@ -95,7 +95,7 @@ async function stored(
 /** An earn of `m` checked across shards: main's batch, then the shard's (a transaction row stands for the ledger's statements). */
 async function earn(rules: RuleSet, m: Member, o: EarnOptions = {}): Promise<Outcome> {
   const now = Date.now();
-  const txnId = newTransactionId();
+  const txnId = newTransactionId(undefined);
   const member = memberOfRef(m.partnerId, m.ref);
   const points = o.points ?? 10;
   const ip = o.ip ?? "203.0.113.50";

@@ -6,6 +6,7 @@ import { spreadOverShards } from "../../src/shards/bucket-map-store";
 import { bucketOf, shardOfBucket } from "../../src/shards/buckets";
 import { forgetBucketMap } from "../../src/shards/placement";
 import { shardsOf } from "../../src/shards/registry";
+import { setRules } from "../risk/support";
 import { operator, type TestPartner, workerFetch } from "../support/exchange";
 import { balance, burn, CONTEXT, earn, enrol, expectOk, partnerWithCard, type TxnResult } from "../support/ledger";
 import { send, signFor } from "../support/tamper";
@@ -260,5 +261,29 @@ describe("a stale placement is decided again", () => {
       [0, 1].map((k) => dbOf(k).prepare("SELECT version FROM catalogue_version").first<{ version: number }>()),
     );
     expect(one?.version).toBe(main?.version);
+  });
+});
+
+describe("risk windows across members on both shards (issue 11 §3)", () => {
+  it("a device's count limit holds for concurrent earns and enrolments of members on both shards, exactly", async () => {
+    const P = await partnerWithCard();
+    const device = `dev-${Date.now()}`;
+    await setRules([
+      { id: "device-earns", action: "deny", applies_to: "earn", subject: "device", window_seconds: 3600, max_count: 3 },
+      { id: "device-signups", action: "deny", applies_to: "enroll", subject: "device", window_seconds: 3600, max_count: 4 },
+    ]);
+    const refs = await Promise.all(Array.from({ length: 8 }, (_, i) => refOn(P, i % 2, `risk${i}`)));
+    const context = { ip: "203.0.113.9", device_id: device };
+    const enrolled = await Promise.all(refs.map((ref) => P.client.put(`/v1/members/${ref}`, { context })));
+    expect(enrolled.filter((r) => r.status === 201).length).toBe(4);
+    expect(enrolled.filter((r) => r.status === 422).every((r) => r.text.includes("device-signups"))).toBe(true);
+    const members = refs.filter((_, i) => enrolled[i]?.status === 201);
+    expect(new Set(await Promise.all(members.map(async (ref) => shardOfBucket(await bucketOf(P.id, ref), 2)))).size).toBe(2);
+    const earns = await Promise.all(members.map((ref) => earn(P, ref, 10, { context })));
+    expect(earns.filter((r) => r.status === 201).length).toBe(3);
+    const declined = earns.filter((r) => r.status === 422);
+    expect(declined.length).toBe(1);
+    expect(declined[0]?.text).toContain("device-earns");
+    await setRules([]);
   });
 });

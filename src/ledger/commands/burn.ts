@@ -4,11 +4,10 @@ import { type CommandContext, Refusal, type WritePlan } from "../../http/runner"
 import type { RateCard } from "../../rates/cards";
 import { pointsForDiscount } from "../../rates/conversion";
 import { formatDecimal, parseDecimal } from "../../rates/decimal";
-import { ledgerRiskCheck } from "../../risk/check";
 import { burnStatements } from "../burn";
 import { memberOfRef } from "../member";
 import { newTransactionId } from "../transactions";
-import { MAX_POINTS, memberGuard, partnerSettings, pointValue, requireCard, transactionAnswer } from "./common";
+import { MAX_POINTS, memberGuard, partnerSettings, pointValue, requireCard, riskChecked, transactionAnswer } from "./common";
 
 /** `POST /v1/burns` (partner-api.md §5): redeem points, posted at once or held for a capture. */
 export interface BurnInput {
@@ -36,7 +35,8 @@ export function burnedPoints(
   return { points, rate: formatDecimal(burnRate.valuePerPoint) };
 }
 
-export function planBurn(input: BurnInput, { catalogue, now, bucket }: CommandContext): WritePlan {
+export function planBurn(input: BurnInput, ctx: CommandContext): WritePlan {
+  const { catalogue, now, bucket } = ctx;
   const partner = partnerSettings(catalogue, input.partnerId);
   const member = memberOfRef(input.partnerId, input.memberRef);
   const before: Sql[] = [memberGuard(member)];
@@ -52,48 +52,38 @@ export function planBurn(input: BurnInput, { catalogue, now, bucket }: CommandCo
   }
   const points = Number(burned.points);
   const txnId = newTransactionId(bucket);
-  const risk = ledgerRiskCheck(catalogue.rules, {
-    kind: "burn",
-    partnerId: input.partnerId,
-    txnId,
-    member,
-    memberRef: input.memberRef,
-    points,
-    context: input.context,
-    now,
-    requestId: input.requestId,
-  });
   const planned = input.capture ? "posted" : "held";
-  const statements = burnStatements({
-    txn: {
-      id: txnId,
-      type: "burn",
-      status: planned,
-      partnerId: input.partnerId,
-      member,
-      points,
-      direction: -1,
-      orderRef: input.orderRef,
-      amountValue: input.amount?.value,
-      amountUnit: input.amount?.unit,
-      rate: burned.rate,
-      rateCardId: card.id,
-      issuePriceMicros: Number(card.issuePriceMicros),
+  const statementsOf = (status: Sql | undefined) =>
+    burnStatements({
+      txn: {
+        id: txnId,
+        type: "burn",
+        status: planned,
+        partnerId: input.partnerId,
+        member,
+        points,
+        direction: -1,
+        orderRef: input.orderRef,
+        amountValue: input.amount?.value,
+        amountUnit: input.amount?.unit,
+        rate: burned.rate,
+        rateCardId: card.id,
+        issuePriceMicros: Number(card.issuePriceMicros),
+        redeemPriceMicros: Number(card.redeemPriceMicros),
+        occurredAt: now,
+        bookedAt: now,
+        expiresAt: input.capture ? null : now + partner.holdTtlSeconds * 1000,
+        contextIp: input.context.ip,
+        contextDevice: input.context.device_id,
+      },
+      redeemerId: input.partnerId,
       redeemPriceMicros: Number(card.redeemPriceMicros),
-      occurredAt: now,
-      bookedAt: now,
-      expiresAt: input.capture ? null : now + partner.holdTtlSeconds * 1000,
-      contextIp: input.context.ip,
-      contextDevice: input.context.device_id,
-    },
-    redeemerId: input.partnerId,
-    redeemPriceMicros: Number(card.redeemPriceMicros),
-    ...(risk.status(planned) ? { status: risk.status(planned) } : {}),
-  });
-  return {
-    status: 201,
-    statements: [...before, ...risk.wrap(statements)],
-    response: transactionAnswer(txnId, now, pointValue(card)),
-    onFailure: risk.onFailure,
-  };
+      ...(status ? { status } : {}),
+    });
+  const risk = { kind: "burn" as const, partnerId: input.partnerId, txnId, member, memberRef: input.memberRef, points };
+  const write = riskChecked(ctx, { ...risk, context: input.context, now, requestId: input.requestId }, (check) => [
+    ...before,
+    ...check.wrap(statementsOf(check.status(planned))),
+  ]);
+  return { status: 201, ...write, response: transactionAnswer(txnId, now, pointValue(card)) };
 }

@@ -4,9 +4,10 @@ import { type Sql, sql } from "../../db/sql-template";
 import { ApiError } from "../../http/errors";
 import type { StoredResponse } from "../../http/idempotency";
 import { TRANSACTION_WITH_BALANCE } from "../../http/responses";
-import { Refusal } from "../../http/runner";
+import { type CommandContext, Refusal, type WritePlan } from "../../http/runner";
 import type { RateCard } from "../../rates/cards";
 import { formatDecimal } from "../../rates/decimal";
+import { type LedgerRiskArgs, type LedgerRiskCheck, ledgerRiskCheck, ledgerRiskCheckAcrossShards } from "../../risk/check";
 import { memberOfTransaction } from "../member";
 import { type PointValue, transactionWithBalanceValues } from "../render";
 
@@ -52,5 +53,27 @@ export function transactionAnswer(txnId: string, now: number, value: PointValue 
   return {
     format: TRANSACTION_WITH_BALANCE,
     values: transactionWithBalanceValues(txnId, memberOfTransaction(txnId), now, value),
+  };
+}
+
+/**
+ * A ledger write with its risk check. On the member's shard at N > 1 the rules on devices and IPs
+ * are decided in main first (round one, src/risk/split.ts), and the write is built from main's
+ * decision; anywhere else, in the write's own batch.
+ */
+export function riskChecked(
+  ctx: CommandContext,
+  args: LedgerRiskArgs,
+  build: (risk: LedgerRiskCheck) => Sql[],
+): Pick<WritePlan, "statements" | "onFailure" | "roundOne"> {
+  if (!ctx.split) {
+    const risk = ledgerRiskCheck(ctx.catalogue.rules, args);
+    return { statements: build(risk), onFailure: risk.onFailure };
+  }
+  const split = ledgerRiskCheckAcrossShards(ctx.catalogue.rules, args);
+  return {
+    statements: [],
+    onFailure: split.onFailure,
+    roundOne: { statements: split.main, after: (results) => ({ statements: build(split.shard(split.decision(results))) }) },
   };
 }

@@ -4,12 +4,11 @@ import { type CommandContext, Refusal, type WritePlan } from "../../http/runner"
 import type { RateCard } from "../../rates/cards";
 import { activeCampaignMultipliers, earnPoints } from "../../rates/conversion";
 import { formatDecimal, fromInt, mul, parseDecimal } from "../../rates/decimal";
-import { ledgerRiskCheck } from "../../risk/check";
 import { earnStatements } from "../earn";
 import { lotExpiry } from "../expiry-policy";
 import { memberOfRef } from "../member";
 import { newTransactionId } from "../transactions";
-import { MAX_POINTS, memberGuard, partnerSettings, pointValue, requireCard, transactionAnswer } from "./common";
+import { MAX_POINTS, memberGuard, partnerSettings, pointValue, requireCard, riskChecked, transactionAnswer } from "./common";
 
 /** `POST /v1/earn` (partner-api.md §5): points for a purchase, by amount at the earn rate, or by points. */
 export interface EarnInput {
@@ -51,7 +50,8 @@ export function earnedPoints(card: RateCard, input: Pick<EarnInput, "amount" | "
   };
 }
 
-export function planEarn(input: EarnInput, { catalogue, now, bucket }: CommandContext): WritePlan {
+export function planEarn(input: EarnInput, ctx: CommandContext): WritePlan {
+  const { catalogue, now, bucket } = ctx;
   const partner = partnerSettings(catalogue, input.partnerId);
   const member = memberOfRef(input.partnerId, input.memberRef);
   const before: Sql[] = [memberGuard(member)];
@@ -78,51 +78,41 @@ export function planEarn(input: EarnInput, { catalogue, now, bucket }: CommandCo
   const points = Number(earned.points);
   const txnId = newTransactionId(bucket);
   const pending = partner.pendingDays > 0;
-  const risk = ledgerRiskCheck(catalogue.rules, {
-    kind: "earn",
-    partnerId: input.partnerId,
-    txnId,
-    member,
-    memberRef: input.memberRef,
-    points,
-    context: input.context,
-    now,
-    requestId: input.requestId,
-  });
   const planned = pending ? "pending" : "posted";
-  const statements = earnStatements({
-    txn: {
-      id: txnId,
-      type: "earn",
-      status: planned,
-      partnerId: input.partnerId,
-      member,
-      points,
-      direction: 1,
-      orderRef: input.orderRef,
-      amountValue: input.amount?.value,
-      amountUnit: input.amount?.unit,
-      rate: earned.rate,
-      multiplier: earned.multiplier,
-      rateCardId: card.id,
+  const statementsOf = (status: Sql | undefined) =>
+    earnStatements({
+      txn: {
+        id: txnId,
+        type: "earn",
+        status: planned,
+        partnerId: input.partnerId,
+        member,
+        points,
+        direction: 1,
+        orderRef: input.orderRef,
+        amountValue: input.amount?.value,
+        amountUnit: input.amount?.unit,
+        rate: earned.rate,
+        multiplier: earned.multiplier,
+        rateCardId: card.id,
+        issuePriceMicros: Number(card.issuePriceMicros),
+        redeemPriceMicros: Number(card.redeemPriceMicros),
+        occurredAt,
+        bookedAt: now,
+        availableAt: pending ? now + partner.pendingDays * 86_400_000 : null,
+        contextIp: input.context.ip,
+        contextDevice: input.context.device_id,
+      },
+      issuerId: input.partnerId,
       issuePriceMicros: Number(card.issuePriceMicros),
-      redeemPriceMicros: Number(card.redeemPriceMicros),
-      occurredAt,
-      bookedAt: now,
-      availableAt: pending ? now + partner.pendingDays * 86_400_000 : null,
-      contextIp: input.context.ip,
-      contextDevice: input.context.device_id,
-    },
-    issuerId: input.partnerId,
-    issuePriceMicros: Number(card.issuePriceMicros),
-    lotExpiresAt: lotExpiry(now, catalogue.settings.expiryMonths),
-    drawFunding: true,
-    ...(risk.status(planned) ? { status: risk.status(planned) } : {}),
-  });
-  return {
-    status: 201,
-    statements: [...before, ...risk.wrap(statements)],
-    response: transactionAnswer(txnId, now, pointValue(card)),
-    onFailure: risk.onFailure,
-  };
+      lotExpiresAt: lotExpiry(now, catalogue.settings.expiryMonths),
+      drawFunding: true,
+      ...(status ? { status } : {}),
+    });
+  const risk = { kind: "earn" as const, partnerId: input.partnerId, txnId, member, memberRef: input.memberRef, points };
+  const write = riskChecked(ctx, { ...risk, context: input.context, now, requestId: input.requestId }, (check) => [
+    ...before,
+    ...check.wrap(statementsOf(check.status(planned))),
+  ]);
+  return { status: 201, ...write, response: transactionAnswer(txnId, now, pointValue(card)) };
 }
