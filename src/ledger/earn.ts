@@ -1,5 +1,6 @@
 import { type Sql, sql } from "../db/sql-template";
-import { debtRepaidCredit, fundingStatements } from "./funding";
+import { debtRepaidCredit, type FundingPlacement, fundingStatements } from "./funding";
+import { reservedDrawStatement } from "./funding-reservations";
 import { moved, repayDebt } from "./lots";
 import { insertTransaction, type NewTransaction, notInReview } from "./transactions";
 import { account, transfersStatement } from "./transfers";
@@ -14,6 +15,14 @@ export interface EarnPlan {
   drawFunding: boolean;
   /** The risk rules' status decision, evaluated in the batch (see src/risk). */
   status?: Sql;
+  /**
+   * Where the draw and the credits happen (src/ledger/funding.ts): "in_batch" (the default) on
+   * the partner row in this batch; "reserved" on a shard, drawing a reservation main made first
+   * (src/ledger/funding-reservations.ts) and crediting through the shard's outbox.
+   */
+  funding?: FundingPlacement;
+  /** "reserved": the reservation's key, when it is not the transaction's id (a review approval's). */
+  fundingDrawId?: string;
 }
 
 /**
@@ -36,7 +45,7 @@ export function earnEffects(plan: EarnPlan): Sql[] {
   const now = txn.bookedAt;
   const repaid = moved(txn.id, ["repay"]);
   return [
-    ...(plan.drawFunding ? fundingStatements(txn.id, plan.issuerId, txn.points, plan.issuePriceMicros, now) : []),
+    ...(plan.drawFunding ? drawStatements(plan) : []),
     sql`INSERT INTO lots (id, member_id, issuer_id, txn_id, issue_price_micros, points, remaining, available_at, expires_at, created_at)
       SELECT t.lot_id, t.member_id, ${plan.issuerId}, t.id, ${plan.issuePriceMicros}, ${txn.points}, ${txn.points},
              ${txn.availableAt ?? now}, ${plan.lotExpiresAt}, ${now}
@@ -54,5 +63,23 @@ export function earnEffects(plan: EarnPlan): Sql[] {
       ],
       notInReview(txn.id),
     ),
+  ];
+}
+
+/** The funding draw: checked and drawn here (main), or the record of the reservation drawn (a shard). */
+function drawStatements(plan: EarnPlan): Sql[] {
+  const { txn } = plan;
+  if ((plan.funding ?? "in_batch") === "in_batch") {
+    return fundingStatements(txn.id, plan.issuerId, txn.points, plan.issuePriceMicros, txn.bookedAt);
+  }
+  return [
+    reservedDrawStatement({
+      drawId: plan.fundingDrawId ?? txn.id,
+      txnId: txn.id,
+      partnerId: plan.issuerId,
+      points: txn.points,
+      issuePriceMicros: plan.issuePriceMicros,
+      now: txn.bookedAt,
+    }),
   ];
 }

@@ -3,6 +3,17 @@ import { type Sql, sql } from "../db/sql-template";
 import { notInReview } from "./transactions";
 
 /**
+ * Where an earn's funding is drawn and a credit lands (docs/design/shards.md "Funding"):
+ * - "in_batch": on the partner row, in the write's own batch: the batch runs on main (N = 1, or a
+ *   member on shard 0). The default, and what every write did before shards.
+ * - "reserved": the batch runs on a shard, which cannot touch main's partner row: the draw was
+ *   reserved on main before (src/ledger/funding-reservations.ts) and the batch records it
+ *   (`funding_draws`); a credit is an outbox row (`funding_credits`) that main applies later
+ *   (src/ledger/funding-credits.ts).
+ */
+export type FundingPlacement = "in_batch" | "reserved";
+
+/**
  * Funding (economics.md "Funding and partner risk"): a prepaid partner's balance is drawn at the
  * issue price and may not go below zero; a postpaid partner's exposure may not pass its credit
  * limit. Checked and drawn inside the earn's batch, so concurrent earns cannot overdraw.

@@ -6,6 +6,7 @@ import { ApiError } from "../http/errors";
 import type { CommandContext, WritePlan } from "../http/runner";
 import { earnEffects } from "../ledger/earn";
 import { coalitionSettings, lotExpiry } from "../ledger/expiry-policy";
+import type { FundingPlacement } from "../ledger/funding";
 import { captureReservations, moved, releaseReservations } from "../ledger/lots";
 import { memberById } from "../ledger/member";
 import { transactionJson, transactionObject } from "../ledger/render";
@@ -66,10 +67,20 @@ export interface ApproveContext {
   reviewTimeoutSeconds: number;
   /** The partner's hold TTL, for a hold that leaves review. */
   holdTtlSeconds: number;
+  /**
+   * Where an approved earn draws its funding (src/ledger/funding.ts): in this batch (the default),
+   * or, on a shard, a reservation made on main first under `fundingDrawId`: never the earn's own
+   * id, whose draw record the release after the earn went to review has already cancelled.
+   */
+  funding?: FundingPlacement;
+  fundingDrawId?: string;
 }
 
 export function approveStatements(row: ReviewRow, ctx: ApproveContext): Sql[] {
   const { now } = ctx;
+  if (ctx.funding === "reserved" && (ctx.fundingDrawId === undefined || ctx.fundingDrawId === row.id)) {
+    throw new Error("a reserved approval draws under its own draw id (newFundingDrawId), not the earn's");
+  }
   const open = reviewOpenGuard(row.id, now - ctx.reviewTimeoutSeconds * 1000);
   const member = memberById(row.member_id);
   if (row.type === "earn") {
@@ -96,6 +107,7 @@ export function approveStatements(row: ReviewRow, ctx: ApproveContext): Sql[] {
         issuePriceMicros: row.issue_price_micros ?? 0,
         lotExpiresAt: lotExpiry(row.booked_at, ctx.expiryMonths),
         drawFunding: true,
+        ...(ctx.funding === undefined ? {} : { funding: ctx.funding, fundingDrawId: ctx.fundingDrawId }),
       }),
     ];
   }
