@@ -52,7 +52,7 @@ export function earnEffects(plan: EarnPlan): Sql[] {
         FROM transactions t WHERE t.id = ${txn.id} AND t.status <> 'review'`,
     ...repayDebt(txn.id, now, txn.member, "earned_lot"),
     // Repaid debt is credited to the debt's issuer as it is repaid (an earn takes nothing back).
-    debtRepaidCredit(txn.id, now),
+    debtRepaidCredit(txn.id, now, plan.funding),
     transfersStatement(
       txn.id,
       now,

@@ -66,30 +66,65 @@ export function fundingCreditSet(amount: Sql): Sql {
  * the debt's price (and a debt brought back charges it again). Each statement touches only the
  * partners it credits (none, usually: an earn without debt to repay).
  */
-export function fundingCreditStatements(txnId: string, now: number): Sql[] {
-  return [takenBackCredit(txnId, now), debtRepaidCredit(txnId, now)];
+export function fundingCreditStatements(txnId: string, now: number, placement: FundingPlacement = "in_batch"): Sql[] {
+  return [takenBackCredit(txnId, now, placement), debtRepaidCredit(txnId, now, placement)];
 }
 
-function credit(sum: Sql, partners: Sql, now: number): Sql {
-  return sql`UPDATE partners SET ${fundingCreditSet(sum)}, updated_at = ${now} WHERE id IN (${partners})`;
+/**
+ * Credits `sum` (SQL in micros, correlated on `partners.id`) to each partner `partners` lists
+ * (SQL: a query of one column, issuer_id). In "reserved" placement the very same SQL computes
+ * the amounts, over the listed ids named `partners`, into the shard's outbox instead.
+ */
+function credit(txnId: string, sum: Sql, partners: Sql, now: number, placement: FundingPlacement): Sql {
+  if (placement === "in_batch") {
+    return sql`UPDATE partners SET ${fundingCreditSet(sum)}, updated_at = ${now} WHERE id IN (${partners})`;
+  }
+  return sql`INSERT INTO funding_credits (partner_id, micros, txn_id, created_at)
+    SELECT id, micros, ${txnId}, ${now}
+      FROM (SELECT partners.id AS id, ${sum} AS micros FROM (SELECT DISTINCT issuer_id AS id FROM (${partners})) AS partners)
+     WHERE micros <> 0 ORDER BY id`;
 }
 
 /** Points taken back from lots (a reversal's take_back, an expiry undone), at the lots' issue price. */
-function takenBackCredit(txnId: string, now: number): Sql {
+function takenBackCredit(txnId: string, now: number, placement: FundingPlacement): Sql {
   return credit(
+    txnId,
     sql`(SELECT COALESCE(SUM(mv.points * mv.issue_price_micros), 0) FROM lot_movements mv
           WHERE mv.txn_id = ${txnId} AND mv.kind IN ('take_back', 'unexpire') AND mv.issuer_id = partners.id)`,
     sql`SELECT issuer_id FROM lot_movements WHERE txn_id = ${txnId} AND kind IN ('take_back', 'unexpire')`,
     now,
+    placement,
   );
 }
 
 /** Debt repaid by the transaction, at each debt's price (an earn's only credit: it takes nothing back). */
-export function debtRepaidCredit(txnId: string, now: number): Sql {
+export function debtRepaidCredit(txnId: string, now: number, placement: FundingPlacement = "in_batch"): Sql {
   return credit(
+    txnId,
     sql`(SELECT COALESCE(SUM(dr.points * d.issue_price_micros), 0) FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id
           WHERE dr.txn_id = ${txnId} AND d.issuer_id = partners.id)`,
     sql`SELECT d.issuer_id FROM debt_repayments dr JOIN debts d ON d.id = dr.debt_id WHERE dr.txn_id = ${txnId}`,
     now,
+    placement,
   );
+}
+
+/**
+ * One partner's credit of `micros` (SQL) when `when` holds (a reversal's brought-back debt): the
+ * partner row's UPDATE in the batch, or the shard's outbox row (none for a zero amount).
+ */
+export function partnerCredit(
+  txnId: string,
+  partnerId: string,
+  micros: Sql,
+  when: Sql,
+  now: number,
+  placement: FundingPlacement,
+): Sql {
+  if (placement === "in_batch") {
+    return sql`UPDATE partners SET ${fundingCreditSet(micros)}, updated_at = ${now}
+      WHERE id = ${partnerId} AND ${when}`;
+  }
+  return sql`INSERT INTO funding_credits (partner_id, micros, txn_id, created_at)
+    SELECT ${partnerId}, m.micros, ${txnId}, ${now} FROM (SELECT ${micros} AS micros) m WHERE m.micros <> 0 AND ${when}`;
 }

@@ -2,7 +2,7 @@ import { firstGuard } from "../db/guard";
 import { raw, type Sql, sql } from "../db/sql-template";
 import { periodIdAt } from "../settlement/periods";
 import { voidExpiredHolds } from "./burn";
-import { fundingCreditSet, fundingCreditStatements } from "./funding";
+import { type FundingPlacement, fundingCreditStatements, partnerCredit } from "./funding";
 import { moved, numbered, repayDebt, restoreConsumption } from "./lots";
 import { memberOfTransaction } from "./member";
 import { insertTransaction } from "./transactions";
@@ -22,6 +22,8 @@ export interface ReversalRequest {
   points: number | null;
   reason: string | null;
   now: number;
+  /** Where the credits land: the partner rows in this batch (default), or a shard's outbox (src/ledger/funding.ts). */
+  funding?: FundingPlacement;
 }
 
 /** SQL: a column of the original transaction. */
@@ -72,7 +74,7 @@ export function reversalStatements(r: ReversalRequest): Sql[] {
     ...earnReversal(r, member),
     ...burnReversal(r, member),
     // Take-backs and debt repayments credit their issuers (economics.md "Funding").
-    ...fundingCreditStatements(r.reversalId, r.now),
+    ...fundingCreditStatements(r.reversalId, r.now, r.funding),
   ];
 }
 
@@ -124,8 +126,14 @@ function earnReversal(r: ReversalRequest, member: Sql): Sql[] {
     ),
     // Points of this earn that had repaid a debt were handed back to that debt (its issuer is
     // charged again): for this earn's issuer they are taken back too, so it is credited.
-    sql`UPDATE partners SET ${fundingCreditSet(sql`${broughtBack} * ${price}`)}, updated_at = ${r.now}
-      WHERE id = ${r.partnerId} AND ${broughtBack} > 0 AND ${isEarn}`,
+    partnerCredit(
+      r.reversalId,
+      r.partnerId,
+      sql`${broughtBack} * ${price}`,
+      sql`${broughtBack} > 0 AND ${isEarn}`,
+      r.now,
+      r.funding ?? "in_batch",
+    ),
   ];
 }
 
