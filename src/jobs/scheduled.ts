@@ -2,6 +2,8 @@ import { copyCatalogueWhereBehind } from "../catalogue/replicate";
 import type { Env } from "../env";
 import { RETENTION_MS } from "../http/idempotency";
 import { expireLots, releasePendingEarns, voidExpiredHolds } from "../ledger/expire";
+import { applyFundingCredits } from "../ledger/funding-credits";
+import { settleReservations } from "../ledger/funding-reservations";
 import { rejectTimedOutReviews } from "../risk/reviews";
 import { pruneRiskCounters } from "../risk/store";
 import { scheduledClose } from "../settlement/close";
@@ -37,6 +39,9 @@ export const JOBS: Job[] = [
   { name: "release-pending-earns", run: onEveryShard(releasePendingEarns) },
   { name: "expire-lots", run: onEveryShard(expireLots) },
   { name: "reject-timed-out-reviews", run: onEveryShard(rejectTimedOutReviews) },
+  // Funding decided on shards reaches main's positions before a close reads them.
+  { name: "settle-funding-reservations", run: async (env, now) => ({ ...(await settleReservations(env, now)) }) },
+  { name: "apply-funding-credits", run: (env, now) => applyFundingCredits(env, now) },
   { name: "settlement-close", run: (env, now) => scheduledClose(env, now) },
   { name: "copy-catalogue", run: (env) => copyCatalogueWhereBehind(env) },
   { name: "prune-risk-counters", run: onEveryShard(pruneRiskCounters) },
