@@ -78,12 +78,12 @@ export interface ApproveContext {
 
 export function approveStatements(row: ReviewRow, ctx: ApproveContext): Sql[] {
   const { now } = ctx;
-  if (ctx.funding === "reserved" && (ctx.fundingDrawId === undefined || ctx.fundingDrawId === row.id)) {
-    throw new Error("a reserved approval draws under its own draw id (newFundingDrawId), not the earn's");
-  }
   const open = reviewOpenGuard(row.id, now - ctx.reviewTimeoutSeconds * 1000);
   const member = memberById(row.member_id);
   if (row.type === "earn") {
+    if (ctx.funding === "reserved" && (ctx.fundingDrawId === undefined || ctx.fundingDrawId === row.id)) {
+      throw new Error("a reserved approval draws under its own draw id (newFundingDrawId), not the earn's");
+    }
     return [
       open,
       // Out of review: the earn names its lot now and settles now.
