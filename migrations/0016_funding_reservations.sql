@@ -31,6 +31,8 @@ CREATE TABLE funding_draws (
   created_at INTEGER NOT NULL,
   CHECK (state = 'cancelled' OR (partner_id IS NOT NULL AND micros IS NOT NULL AND micros >= 0))
 );
+-- The job's cleanup: cancelled rows once no earn batch can still arrive.
+CREATE INDEX funding_draws_by_age ON funding_draws (state, created_at);
 -- A draw's state decides whose money it is: it is written once and never changes.
 CREATE TRIGGER funding_draws_immutable BEFORE UPDATE ON funding_draws BEGIN
   SELECT RAISE(ABORT, 'funding_draws rows are never updated');

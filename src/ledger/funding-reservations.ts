@@ -30,6 +30,14 @@ import { notInReview } from "./transactions";
 export const RESERVATION_TTL_MS = 60_000;
 /** Reservations settled per run (each costs two statements in main's batch). */
 export const SETTLE_LIMIT = 100;
+/**
+ * A 'cancelled' draw row is kept this long: it must outlive every earn batch that could still
+ * carry its key (seconds; a day is far beyond any retry). A 'drawn' one goes as soon as main has
+ * settled its reservation: nothing reads it after that.
+ */
+export const CANCELLED_KEEP_MS = 86_400_000;
+/** Old cancelled rows deleted per shard per run. */
+const CLEANUP_LIMIT = 500;
 
 export interface Reservation {
   /** The key of this attempt to draw: the earn's transaction id (a new one per attempt), or `newFundingDrawId()`. */
@@ -201,8 +209,28 @@ async function settleOnShard(main: D1Database, shard: Shard, due: readonly DueRe
     }
   }
   if (settled.length > 0) await runBatch(main, settleOnMain(shard.index, settled, now));
+  await forgetDraws(shard, settled, now);
   const cancelled = settled.filter((d) => d.state === "cancelled").length;
   return { cancelled, drawn: settled.length - cancelled, mismatched, failed: 0 };
+}
+
+/**
+ * The shard's draw rows that nothing needs any more: the drawn ones main has just settled (a
+ * settle that still held them finds no row, writes 'cancelled' and finds no reservation to give
+ * back), and cancelled ones past CANCELLED_KEEP_MS. Only housekeeping: a failure is logged, and a
+ * drawn row it leaves is never read again.
+ */
+async function forgetDraws(shard: Shard, settled: readonly DrawRow[], now: number): Promise<void> {
+  const drawn = JSON.stringify(settled.filter((d) => d.state === "drawn").map((d) => d.txn_id));
+  try {
+    await runBatch(shard.db, [
+      sql`DELETE FROM funding_draws WHERE state = 'drawn' AND txn_id IN (SELECT value FROM json_each(${drawn}))`,
+      sql`DELETE FROM funding_draws WHERE txn_id IN (SELECT txn_id FROM funding_draws
+            WHERE state = 'cancelled' AND created_at <= ${now - CANCELLED_KEEP_MS} LIMIT ${CLEANUP_LIMIT})`,
+    ]);
+  } catch (error) {
+    console.error(`cleaning up funding draws on ${shard.id} failed`, error);
+  }
 }
 
 function sum(parts: readonly Settled[]): Settled {
@@ -262,6 +290,7 @@ export async function releaseReservation(
   const draw = (results[1]?.results ?? [])[0] as DrawRow | undefined;
   if (!draw) throw new Error(`no funding draw ${txnId} on ${shard.id} after writing one`);
   // A drawn one goes only if it is what was reserved (the DELETE says so); else the job reports it.
-  await runBatch(env.DB, settleOnMain(shard.index, [draw], now));
+  const settled = await runBatch(env.DB, settleOnMain(shard.index, [draw], now));
+  if (draw.state === "drawn" && settled[0]?.meta.changes === 1) await forgetDraws(shard, [draw], now);
   return draw.state;
 }

@@ -9,6 +9,7 @@ import { earnStatements } from "../../src/ledger/earn";
 import type { FundingPlacement } from "../../src/ledger/funding";
 import { APPLIED_RECORD_MS, applyFundingCredits } from "../../src/ledger/funding-credits";
 import {
+  CANCELLED_KEEP_MS,
   earnDrawMicros,
   newFundingDrawId,
   RESERVATION_TTL_MS,
@@ -303,7 +304,12 @@ describe("settling reservations", () => {
     const settled = await settleAll();
     expect(settled.drawn).toBeGreaterThanOrEqual(1);
     expect(await reservationsOf(p.id)).toEqual([]);
-    expect(await drawState(shard1().db, again)).toBe("drawn");
+    expect(await fundingOf(p.id)).toEqual({ balance: 600_000, exposure: 0, payout: 0 });
+    // The shard forgets a settled draw; a settle or a release that comes later gives nothing back.
+    expect(await drawState(shard1().db, earnId)).toBeNull();
+    expect(await drawState(shard1().db, again)).toBeNull();
+    await settleAll();
+    expect(await releaseReservation(env as Env, shard1(), again)).toBe("cancelled");
     expect(await fundingOf(p.id)).toEqual({ balance: 600_000, exposure: 0, payout: 0 });
   });
 
@@ -379,6 +385,25 @@ describe("settling reservations", () => {
     expect(await reservationsOf(p.id)).toHaveLength(1);
     expect((await fundingOf(p.id)).balance).toBe(900_000);
     await env.DB.prepare("DELETE FROM funding_reservations WHERE txn_id = ?1").bind(e.id).run();
+  });
+
+  it("keeps a cancelled draw row for CANCELLED_KEEP_MS, then a run that visits the shard deletes it", async () => {
+    const p = await createPartner({ funding: prepaid("1.00") });
+    const now = Date.now();
+    const r = await reserve(p.id, 10_000, { now });
+    const cancelledAt = now + RESERVATION_TTL_MS;
+    await settleReservations(env as Env, cancelledAt);
+    expect(await drawState(shard1().db, r.txnId)).toBe("cancelled");
+    // The cleanup rides on a run that settles something on the shard: one due reservation each time.
+    const settleAt = async (at: number) => {
+      await reserve(p.id, 10_000, { now: at - RESERVATION_TTL_MS });
+      await settleReservations(env as Env, at);
+    };
+    await settleAt(cancelledAt + CANCELLED_KEEP_MS - 1);
+    expect(await drawState(shard1().db, r.txnId)).toBe("cancelled");
+    await settleAt(cancelledAt + CANCELLED_KEEP_MS);
+    expect(await drawState(shard1().db, r.txnId)).toBeNull();
+    expect((await fundingOf(p.id)).balance).toBe(1_000_000);
   });
 });
 
