@@ -11,6 +11,7 @@ import {
 import { copyCatalogueWhereBehind } from "../catalogue/replicate";
 import { type AnsweredGuard, GUARD_MESSAGES, type GuardCode, guardViolated, isInternalGuard, mergeGuards } from "../db/guard";
 import { runBatch, type Sql, sql } from "../db/sql-template";
+import { releaseReservation, reservationLapsed } from "../ledger/funding-reservations";
 import type { Target } from "../shards/placement";
 import { shardsOf } from "../shards/registry";
 import type { AppEnv } from "./context";
@@ -58,7 +59,12 @@ export interface WritePlan {
    * round one with the key's claim (the risk rules on devices and IPs), and the command's
    * statements given main's results (those of exactly these statements).
    */
-  roundOne?: { statements: Sql[]; after(results: readonly D1Result[]): { statements: Sql[] } };
+  roundOne?: {
+    statements: Sql[];
+    after(results: readonly D1Result[]): { statements: Sql[] };
+    /** The funding reservation round one makes (its key): released at once when the shard's batch does not commit. */
+    reservation?: string;
+  };
 }
 
 /** A business outcome the command decided before any batch, with the guards that would answer first. */
@@ -80,6 +86,8 @@ export interface CommandContext {
   db: D1Database;
   /** The batch runs on a shard other than main (N > 1): what needs main is decided there first (WritePlan.roundOne). */
   split: boolean;
+  /** The index of the shard the batch runs on (0 is main). */
+  shard: number;
 }
 
 /** Plans the write; most commands decide from the request and the catalogue alone (no read: one round trip). */
@@ -153,7 +161,14 @@ export async function runWrite(
     const cat = await catalogue(c.env.DB, now);
     let p: ReturnType<typeof plan>;
     try {
-      p = plan({ catalogue: cat, now, bucket: placed.bucket, db: placed.db, split: placed.sharded && !placed.onMain });
+      p = plan({
+        catalogue: cat,
+        now,
+        bucket: placed.bucket,
+        db: placed.db,
+        split: placed.sharded && !placed.onMain,
+        shard: placed.placement?.shard.index ?? 0,
+      });
     } catch (error) {
       if (!(error instanceof StaleCatalogue) || attempt >= MAX_STALE_RETRIES) throw error;
       forgetCatalogue();
@@ -201,9 +216,11 @@ async function roundOneOnMain(
     return p.statements;
   }
   const admission = takeAdmission(c);
+  const statements = [...admission, ...p.roundOne.statements];
+  if (statements.length === 0) return p.roundOne.after([]).statements;
   let results: D1Result[];
   try {
-    results = await runBatch(c.env.DB, [...admission, ...p.roundOne.statements]);
+    results = await runBatch(c.env.DB, statements);
   } catch (error) {
     throw admissionError(error) ?? error;
   }
@@ -276,7 +293,14 @@ export async function runRead(c: Context<AppEnv>, plan: (ctx: CommandContext) =>
     const cat = await catalogue(c.env.DB, now);
     let p: ReadPlan;
     try {
-      p = plan({ catalogue: cat, now, bucket: placed.bucket, db: placed.db, split: placed.sharded && !placed.onMain });
+      p = plan({
+        catalogue: cat,
+        now,
+        bucket: placed.bucket,
+        db: placed.db,
+        split: placed.sharded && !placed.onMain,
+        shard: placed.placement?.shard.index ?? 0,
+      });
     } catch (error) {
       if (!(error instanceof StaleCatalogue) || attempt >= MAX_STALE_RETRIES) throw error;
       forgetCatalogue();
@@ -324,7 +348,14 @@ async function decide(c: Context<AppEnv>, planner: Planner, key: IdempotencyKey,
     const cat = await catalogue(c.env.DB, now);
     let p: WritePlan;
     try {
-      p = await planner({ catalogue: cat, now, bucket: placed.bucket, db: placed.db, split: placed.sharded && !placed.onMain });
+      p = await planner({
+        catalogue: cat,
+        now,
+        bucket: placed.bucket,
+        db: placed.db,
+        split: placed.sharded && !placed.onMain,
+        shard: placed.placement?.shard.index ?? 0,
+      });
     } catch (error) {
       if (error instanceof StaleCatalogue && attempt < MAX_STALE_RETRIES) {
         forgetCatalogue();
@@ -350,6 +381,7 @@ async function decide(c: Context<AppEnv>, planner: Planner, key: IdempotencyKey,
         if (!row) throw new Error("a keyed write stored no response");
         return rawJson(responseText(row), row.response_status);
       } catch (error) {
+        await releaseAfterFailure(c, placed, q);
         return failed(c, key, cat, placed, q, error, attempt);
       }
     });
@@ -407,6 +439,21 @@ function shardDb(c: Context<AppEnv>, index: number): D1Database {
   return shard.db;
 }
 
+/**
+ * A shard batch that did not commit drew nothing on its funding reservation: given back now (the
+ * release first makes the draw impossible on the shard); a release that fails is the job's.
+ */
+async function releaseAfterFailure(c: Context<AppEnv>, placed: Placed, p: WritePlan): Promise<void> {
+  const reservation = p.roundOne?.reservation;
+  const shard = placed.placement?.shard;
+  if (reservation === undefined || !shard) return;
+  try {
+    await releaseReservation(c.env, shard, reservation, c.get("now"));
+  } catch (error) {
+    console.error("funding reservation not released; the scheduled job settles it", error);
+  }
+}
+
 /** A keyed batch failed: placed again, a replay, or a business outcome stored. */
 async function failed(
   c: Context<AppEnv>,
@@ -418,6 +465,8 @@ async function failed(
   attempt: number,
 ): Promise<Response | typeof STALE> {
   if (attempt < MAX_STALE_RETRIES && (await placedAgain(c, placed, error))) return STALE;
+  // Its reservation was released before the batch drew on it: decided again, with a new one.
+  if (attempt < MAX_STALE_RETRIES && reservationLapsed(error)) return STALE;
   const code = guardViolated(error);
   const auth = admissionError(error);
   if (auth) throw auth;

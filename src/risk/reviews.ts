@@ -7,6 +7,7 @@ import type { CommandContext, WritePlan } from "../http/runner";
 import { earnEffects } from "../ledger/earn";
 import { coalitionSettings, lotExpiry } from "../ledger/expiry-policy";
 import type { FundingPlacement } from "../ledger/funding";
+import { earnDrawMicros, newFundingDrawId, reserveFunding } from "../ledger/funding-reservations";
 import { captureReservations, moved, releaseReservations } from "../ledger/lots";
 import { memberById } from "../ledger/member";
 import { transactionJson, transactionObject } from "../ledger/render";
@@ -160,7 +161,7 @@ export interface ReviewDecision {
 export async function planReviewDecision(
   db: D1Database,
   input: ReviewDecision,
-  { catalogue, now }: CommandContext,
+  { catalogue, now, split, shard }: CommandContext,
 ): Promise<WritePlan> {
   const row = await getReviewTransaction(db, input.transactionId);
   if (!row) throw new ApiError("review_not_found", `no earn or burn ${input.transactionId}`, "transaction_id");
@@ -173,6 +174,8 @@ export async function planReviewDecision(
         : `this transaction is not in review (${row.status})`;
     throw new ApiError("review_not_open", why);
   }
+  // An approved earn on a shard other than main draws on a reservation made in main first, under its own key.
+  const drawId = split && input.decision === "approve" && row.type === "earn" ? newFundingDrawId() : undefined;
   const statements =
     input.decision === "approve"
       ? approveStatements(row, {
@@ -180,6 +183,7 @@ export async function planReviewDecision(
           expiryMonths: settings.expiryMonths,
           reviewTimeoutSeconds: settings.reviewTimeoutSeconds,
           holdTtlSeconds: catalogue.partners.get(row.partner_id)?.holdTtlSeconds ?? 900,
+          ...(drawId === undefined ? {} : { funding: "reserved" as const, fundingDrawId: drawId }),
         })
       : rejectStatements(row, now);
   const detail = {
@@ -190,7 +194,11 @@ export async function planReviewDecision(
     rule_id: row.risk_rule_id,
   };
   statements.push(auditStatement({ at: now, actor: input.actor, action: `review.${input.decision}`, target: row.id, detail }));
-  return { status: 200, statements, response: transactionJson(row.id, now) };
+  const plan: WritePlan = { status: 200, statements, response: transactionJson(row.id, now) };
+  if (drawId === undefined) return plan;
+  const micros = earnDrawMicros(row.points, row.issue_price_micros ?? 0);
+  const reserve = reserveFunding({ txnId: drawId, partnerId: row.partner_id, micros, shard, now });
+  return { ...plan, roundOne: { statements: reserve, after: () => ({ statements }), reservation: drawId } };
 }
 
 // ---- The operator's queue ----

@@ -8,7 +8,9 @@ import { forgetBucketMap } from "../../src/shards/placement";
 import { shardsOf } from "../../src/shards/registry";
 import { setRules } from "../risk/support";
 import { operator, type TestPartner, workerFetch } from "../support/exchange";
+import { runScheduledJobs } from "../support/jobs";
 import { balance, burn, CONTEXT, earn, enrol, expectOk, partnerWithCard, type TxnResult } from "../support/ledger";
+import { partnerFunding, reverse } from "../support/ledger-flows";
 import { send, signFor } from "../support/tamper";
 
 /**
@@ -285,5 +287,46 @@ describe("risk windows across members on both shards (issue 11 §3)", () => {
     expect(declined.length).toBe(1);
     expect(declined[0]?.text).toContain("device-earns");
     await setRules([]);
+  });
+});
+
+describe("partner funding across shards (issue 11 §3)", () => {
+  const cny = (value: string) => ({ value, unit: "CNY" });
+
+  it("concurrent earns on both shards never pass a prepaid deposit; the operator sees one position", async () => {
+    const P = await partnerWithCard({ funding: { mode: "prepaid", balance: cny("1.00") }, card: { issue_price: "0.010" } });
+    const refs = await Promise.all(Array.from({ length: 6 }, (_, i) => refOn(P, i % 2, `fund${i}`)));
+    for (const ref of refs) await enrol(P, ref);
+    // 6 × 30 points at 0.010 = 1.80 asked of a 1.00 deposit: exactly three fit.
+    const earns = await Promise.all(refs.map((ref) => earn(P, ref, 30)));
+    const ok = earns.filter((r) => r.status === 201);
+    expect(ok.length).toBe(3);
+    expect(earns.filter((r) => r.status === 422).every((r) => r.text.includes("partner_funds_exhausted"))).toBe(true);
+    expect((await partnerFunding(P.id)).balance).toEqual(cny("0.10"));
+    const onShard1 = await count(1, "SELECT COUNT(*) AS n FROM transactions WHERE partner_id = ? AND type = 'earn'", P.id);
+    expect(onShard1).toBeGreaterThan(0);
+    // Shard 1's copy of the partner never holds money: main's row is the position.
+    const copy = await dbOf(1)
+      .prepare("SELECT prepaid_balance_micros AS b FROM partners WHERE id = ?")
+      .bind(P.id)
+      .first<{ b: number }>();
+    expect(copy?.b).toBe(0);
+  });
+
+  it("an earn refused on its shard gives its reservation back at once; a reversal's credit reaches main through the job", async () => {
+    const P = await partnerWithCard({ funding: { mode: "prepaid", balance: cny("1.00") }, card: { issue_price: "0.010" } });
+    const ref = await refOn(P, 1, "credit");
+    await enrol(P, ref);
+    // Unknown member: main reserved, the shard refused (member_not_found), the reservation was released.
+    expect((await earn(P, await refOn(P, 1, "nobody"), 10)).status).toBe(404);
+    expect((await partnerFunding(P.id)).balance).toEqual(cny("1.00"));
+    expect(await count(0, "SELECT COUNT(*) AS n FROM funding_reservations WHERE partner_id = ?", P.id)).toBe(0);
+    const e = expectOk(await earn(P, ref, 40), 201);
+    expect((await partnerFunding(P.id)).balance).toEqual(cny("0.60"));
+    expectOk(await reverse(P, e.transaction.id), 201);
+    expect((await partnerFunding(P.id)).balance).toEqual(cny("0.60"));
+    await runScheduledJobs(Date.now() + 61_000);
+    expect((await partnerFunding(P.id)).balance).toEqual(cny("1.00"));
+    expect(await count(0, "SELECT COUNT(*) AS n FROM funding_reservations WHERE partner_id = ?", P.id)).toBe(0);
   });
 });

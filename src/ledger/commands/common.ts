@@ -65,6 +65,7 @@ export function riskChecked(
   ctx: CommandContext,
   args: LedgerRiskArgs,
   build: (risk: LedgerRiskCheck) => Sql[],
+  reserve?: { statements: Sql[]; key: string },
 ): Pick<WritePlan, "statements" | "onFailure" | "roundOne"> {
   if (!ctx.split) {
     const risk = ledgerRiskCheck(ctx.catalogue.rules, args);
@@ -74,6 +75,11 @@ export function riskChecked(
   return {
     statements: [],
     onFailure: split.onFailure,
-    roundOne: { statements: split.main, after: (results) => ({ statements: build(split.shard(split.decision(results))) }) },
+    roundOne: {
+      // The risk rules first: a decline rolls the reservation back with it.
+      statements: [...split.main, ...(reserve?.statements ?? [])],
+      after: (results) => ({ statements: build(split.shard(split.decision(results.slice(0, split.main.length)))) }),
+      ...(reserve ? { reservation: reserve.key } : {}),
+    },
   };
 }

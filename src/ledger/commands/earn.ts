@@ -6,6 +6,7 @@ import { activeCampaignMultipliers, earnPoints } from "../../rates/conversion";
 import { formatDecimal, fromInt, mul, parseDecimal } from "../../rates/decimal";
 import { earnStatements } from "../earn";
 import { lotExpiry } from "../expiry-policy";
+import { earnDrawMicros, reserveFunding } from "../funding-reservations";
 import { memberOfRef } from "../member";
 import { newTransactionId } from "../transactions";
 import { MAX_POINTS, memberGuard, partnerSettings, pointValue, requireCard, riskChecked, transactionAnswer } from "./common";
@@ -107,12 +108,28 @@ export function planEarn(input: EarnInput, ctx: CommandContext): WritePlan {
       issuePriceMicros: Number(card.issuePriceMicros),
       lotExpiresAt: lotExpiry(now, catalogue.settings.expiryMonths),
       drawFunding: true,
+      // On a shard other than main, the funding is reserved in main first (round one) and the shard records the draw.
+      ...(ctx.split ? { funding: "reserved" as const } : {}),
       ...(status ? { status } : {}),
     });
   const risk = { kind: "earn" as const, partnerId: input.partnerId, txnId, member, memberRef: input.memberRef, points };
-  const write = riskChecked(ctx, { ...risk, context: input.context, now, requestId: input.requestId }, (check) => [
-    ...before,
-    ...check.wrap(statementsOf(check.status(planned))),
-  ]);
+  const reserve = ctx.split
+    ? {
+        key: txnId,
+        statements: reserveFunding({
+          txnId,
+          partnerId: input.partnerId,
+          micros: earnDrawMicros(points, Number(card.issuePriceMicros)),
+          shard: ctx.shard,
+          now,
+        }),
+      }
+    : undefined;
+  const write = riskChecked(
+    ctx,
+    { ...risk, context: input.context, now, requestId: input.requestId },
+    (check) => [...before, ...check.wrap(statementsOf(check.status(planned)))],
+    reserve,
+  );
   return { status: 201, ...write, response: transactionAnswer(txnId, now, pointValue(card)) };
 }

@@ -13,11 +13,12 @@ export interface ReversalInput {
   reason: string | null;
 }
 
-export function planReversal(input: ReversalInput, { catalogue, now, bucket }: CommandContext): WritePlan {
+export function planReversal(input: ReversalInput, { catalogue, now, bucket, split }: CommandContext): WritePlan {
   const reversalId = newTransactionId(bucket);
   return {
     status: 201,
-    statements: reversalStatements({ reversalId, ...input, now }),
+    // On a shard other than main, the issuers' credits go to the shard's outbox, for main (src/ledger/funding-credits.ts).
+    statements: reversalStatements({ reversalId, ...input, now, ...(split ? { funding: "reserved" as const } : {}) }),
     response: transactionAnswer(reversalId, now, pointValue(rateCardAt(catalogue, input.partnerId, now))),
     describe: {
       transaction_not_found: { message: "no earn or burn with this id was made by this partner", param: "id" },
