@@ -65,3 +65,15 @@ export async function claimOnMain(
 export function claimElsewhereGuard(k: IdempotencyKey): Sql {
   return guard("idempotency_key_exists", sql`EXISTS (SELECT 1 FROM request_claims WHERE scope = ${k.scope} AND key = ${k.key})`);
 }
+
+/**
+ * An answer that is not stored (a 400 decided in the shard's batch) leaves no record there, so
+ * it must leave no claim either: the corrected request under the same key is a new one
+ * (partner-api.md §3). Only this request's claim goes (its hash); a concurrent duplicate of the
+ * same request is refused the same way.
+ */
+export async function releaseClaim(main: D1Database, k: IdempotencyKey): Promise<void> {
+  await runBatch(main, [
+    sql`DELETE FROM request_claims WHERE scope = ${k.scope} AND key = ${k.key} AND request_hash = ${k.hash}`,
+  ]);
+}

@@ -29,7 +29,7 @@ import {
 } from "./idempotency";
 import { type Placed, placeRequest, replaced } from "./placed";
 import { rawJson } from "./raw-json";
-import { claimElsewhereGuard, claimOnMain, readClaim, reusedKey } from "./request-claims";
+import { claimElsewhereGuard, claimOnMain, readClaim, releaseClaim, reusedKey } from "./request-claims";
 import { responseText } from "./responses";
 
 /**
@@ -472,7 +472,10 @@ async function failed(
   if (auth) throw auth;
   if (code === "idempotency_key_exists") return replay(c, key, placed.db, placed);
   const answer = answeredGuard(error, p.describe ?? {});
-  if (answer && !isStoredOutcome(answer)) throw answer;
+  if (answer && !isStoredOutcome(answer)) {
+    if (placed.sharded && !placed.onMain) await releaseClaim(c.env.DB, key);
+    throw answer;
+  }
   const own = answer ? undefined : p.onFailure?.(error);
   if (answer) return stored(c, key, cat, placed, answer, [], [], p.describe?.[code as GuardCode]?.message);
   if (own) return stored(c, key, cat, placed, own.error, [], own.statements);

@@ -330,3 +330,22 @@ describe("partner funding across shards (issue 11 §3)", () => {
     expect(await count(0, "SELECT COUNT(*) AS n FROM funding_reservations WHERE partner_id = ?", P.id)).toBe(0);
   });
 });
+
+describe("an answer that is not stored leaves no claim (partner-api.md §3)", () => {
+  it("a capture of more than held on shard 1 is a 400 that frees its key: the corrected request under it succeeds", async () => {
+    const ref = await refOn(A, 1, "hold400");
+    await enrol(A, ref);
+    expectOk(await earn(A, ref, 100), 201);
+    const hold = expectOk(await burn(A, ref, 50, { capture: false }), 201);
+    const key = `cap-${Date.now()}`;
+    const tooMuch = await A.client.post(`/v1/burns/${hold.transaction.id}/capture`, { points: 60 }, { idempotencyKey: key });
+    expect(tooMuch.status, tooMuch.text).toBe(400);
+    expect(await count(0, "SELECT COUNT(*) AS n FROM request_claims WHERE scope = ? AND key = ?", A.id, key)).toBe(0);
+    const corrected = await A.client.post<TxnResult>(
+      `/v1/burns/${hold.transaction.id}/capture`,
+      { points: 40 },
+      { idempotencyKey: key },
+    );
+    expect(corrected.status, corrected.text).toBe(200);
+  });
+});
