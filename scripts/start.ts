@@ -10,7 +10,7 @@
  *    waits for GET /health;
  * 6. runs the worker's scheduled handler on the crons of wrangler.toml (once now, to catch up,
  *    then on each cron's schedule), since wrangler dev never fires Cron Triggers itself;
- * 7. seeds the demo coalition through the operator and partner APIs (once per database), writes
+ * 7. spreads the member buckets over the shards (a fresh coalition at SHARDS ≥ 2), seeds the demo coalition through the operator and partner APIs (once per database), writes
  *    .dev/local.json atomically and prints how to make a first signed call.
  * Then runs until Ctrl-C, SIGTERM, SIGHUP or its parent's exit; however it ends, wrangler and
  * everything wrangler started end with it (scripts/lib/supervisor.ts, process-group.ts).
@@ -177,6 +177,19 @@ async function driveCrons(worker: WorkerConfig, baseUrl: string): Promise<CronDr
   return driver;
 }
 
+/**
+ * Before the seed, a fresh sharded coalition spreads its member buckets over every shard
+ * (POST /admin/v1/shards/spread), so the demo's members and their ledgers land on all of them.
+ * A coalition that already has members keeps its map (409 coalition_not_empty).
+ */
+async function spreadBuckets(keys: DevKeys, baseUrl: string): Promise<void> {
+  const token = await mintOperatorToken(keys.operator, { sub: "npm-start", scope: "admin" });
+  const r = await fetch(`${baseUrl}/admin/v1/shards/spread`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+  if (r.status === 200) log("member buckets spread over every shard");
+  else if (r.status === 409) log("the coalition has members: its bucket map stays as it is");
+  else throw new StartError(`POST /admin/v1/shards/spread answered ${r.status}: ${await r.text()}`);
+}
+
 /** Step 7: the demo coalition, seeded with the local keys. */
 function seed(keys: DevKeys, baseUrl: string): Promise<SeedSummary> {
   return seedDemoCoalition({
@@ -230,6 +243,7 @@ async function main(): Promise<void> {
   await startWrangler(port, baseUrl);
   if (supervisor.isStopping) return;
   const driver = await driveCrons(worker, baseUrl);
+  if (shardCount > 1) await spreadBuckets(keys, baseUrl);
   const summary = await seed(keys, baseUrl);
   if (supervisor.isStopping) return;
   await writeLocalConfig(localConfig(keys, baseUrl, worker.settlementCurrency, summary.memberRefs));

@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   key_exists: { status: 409, type: "invalid_request" },
   review_not_open: { status: 409, type: "invalid_request" },
   settlement_closed: { status: 409, type: "invalid_request" },
+  coalition_not_empty: { status: 409, type: "invalid_request" },
   // 413
   body_too_large: { status: 413, type: "invalid_request" },
   // 415

@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { RouteModule } from "../http/app";
+import { ApiError } from "../http/errors";
 import { badCursor, decodeCursor } from "../http/pagination";
 import { errorResponses, jsonResponse, ListQuery, listOf, OPERATOR_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
 import { checkBucketMap } from "../shards/bucket-map";
-import { loadBucketMap } from "../shards/bucket-map-store";
+import { CoalitionNotEmptyError, loadBucketMap, spreadOverShards } from "../shards/bucket-map-store";
 import { shardsOf } from "../shards/registry";
 import { shardStatusPage } from "../shards/status";
 
@@ -79,6 +80,38 @@ export const shardRoutes: RouteModule = (r) => {
       const { ranges } = await loadBucketMap(c.env.DB);
       checkBucketMap(ranges, shards.length);
       return c.json(await shardStatusPage(shards, ranges, { limit, after }), 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "post",
+      path: "/shards/spread",
+      tags: tag("operatorShards"),
+      summary: "Spread the member buckets over every bound shard (an empty coalition only)",
+      description:
+        "The first step of a sharded coalition, before any member enrols: every shard's copy of the bucket map, then main's, take the initial assignment (shard k of n holds buckets ⌈k·4096/n⌉ … ⌈(k+1)·4096/n⌉ − 1). Refused with 409 coalition_not_empty once any shard has a member: then only a bucket move changes the map. Repeating it on an empty coalition writes the same map again.",
+      security: [{ OperatorToken: [] }],
+      responses: {
+        200: jsonResponse(
+          "The bucket map",
+          z
+            .object({
+              version: z.number().int().positive(),
+              ranges: z.array(z.object({ first: Bucket, last: Bucket, shard: z.number().int().min(0).max(255) })),
+            })
+            .openapi("BucketMap"),
+        ),
+        ...errorResponses("coalition_not_empty", ...OPERATOR_AUTH_ERRORS),
+      },
+    }),
+    async (c) => {
+      try {
+        return c.json(await spreadOverShards(c.env), 200);
+      } catch (error) {
+        if (error instanceof CoalitionNotEmptyError) throw new ApiError("coalition_not_empty", error.message);
+        throw error;
+      }
     },
   );
 };
