@@ -159,11 +159,17 @@ describe("npm start", () => {
     await assertShardsMigrated(2);
     const listed = await x.operator("GET", "/shards");
     assert.equal(listed.status, 200);
+    // The fresh coalition was spread over both before the seed: half the buckets each.
+    assert.match(x.output(), /member buckets spread over every shard/);
     assert.deepEqual(
-      listed.json.data.map((s: { binding: string; reachable: boolean }) => [s.binding, s.reachable]),
+      listed.json.data.map((s: { binding: string; reachable: boolean; buckets: { count: number } }) => [
+        s.binding,
+        s.reachable,
+        s.buckets.count,
+      ]),
       [
-        ["DB", true],
-        ["SHARD_1", true],
+        ["DB", true, 2048],
+        ["SHARD_1", true, 2048],
       ],
     );
 
@@ -214,11 +220,13 @@ describe("npm start", () => {
     await endsCleanly(x, snapshotNow, { code: 143 });
   });
 
-  it("SHARDS=3: three databases, each migrated; the demo coalition's members all on DB", async () => {
+  it("SHARDS=3 after a start on 2: three databases, each migrated; the seeded coalition keeps the map it was spread over", async () => {
     const x = Exchange.start(devDir, await freePort(), { SHARDS: "3" });
     running.add(x);
     await x.ready();
     assert.match(x.output(), /3 shard\(s\): DB, SHARD_1, SHARD_2/);
+    // The first start (2 shards) spread the fresh coalition before seeding it; with members, the map stays.
+    assert.match(x.output(), /the coalition has members: its bucket map stays as it is/);
     await assertShardsMigrated(3);
     const listed = (await x.operator("GET", "/shards")).json.data as {
       binding: string;
@@ -226,17 +234,15 @@ describe("npm start", () => {
       buckets: { count: number };
     }[];
     assert.deepEqual(
-      listed.map((s) => s.binding),
-      ["DB", "SHARD_1", "SHARD_2"],
-    );
-    assert.ok((listed[0]?.members ?? 0) > 0, "no demo member on DB");
-    assert.deepEqual(
-      listed.slice(1).map((s) => [s.members, s.buckets.count]),
+      listed.map((s) => [s.binding, s.buckets.count]),
       [
-        [0, 0],
-        [0, 0],
+        ["DB", 2048],
+        ["SHARD_1", 2048],
+        ["SHARD_2", 0],
       ],
     );
+    assert.ok((listed[0]?.members ?? 0) + (listed[1]?.members ?? 0) > 0, "no demo member on DB or SHARD_1");
+    assert.equal(listed[2]?.members, 0);
     const snapshot = x.snapshot();
     process.kill(-x.pgid, "SIGTERM");
     await endsCleanly(x, snapshot, { code: 143 });

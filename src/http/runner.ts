@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { admissionError, admissionStatements, admit } from "../auth/admission";
+import { admissionError } from "../auth/admission";
 import {
   CATALOGUE_VERSION,
   type Catalogue,
@@ -11,9 +11,10 @@ import {
 import { copyCatalogueWhereBehind } from "../catalogue/replicate";
 import { type AnsweredGuard, GUARD_MESSAGES, type GuardCode, guardViolated, isInternalGuard, mergeGuards } from "../db/guard";
 import { runBatch, type Sql, sql } from "../db/sql-template";
-import { releaseReservation, reservationLapsed } from "../ledger/funding-reservations";
+import { reservationLapsed } from "../ledger/funding-reservations";
 import type { Target } from "../shards/placement";
 import { shardsOf } from "../shards/registry";
+import { admitOnMain, admitted, batchOf, takeAdmission } from "./admission-batch";
 import type { AppEnv } from "./context";
 import { ApiError, isStoredOutcome } from "./errors";
 import {
@@ -31,6 +32,7 @@ import { type Placed, placeRequest, replaced } from "./placed";
 import { rawJson } from "./raw-json";
 import { claimElsewhereGuard, claimOnMain, readClaim, releaseClaim, reusedKey } from "./request-claims";
 import { responseText } from "./responses";
+import { recordRefusal, releaseAfterFailure, roundOneOnMain } from "./round-one";
 
 /**
  * Every write decided in one D1 batch. A command plans its write from the request and the
@@ -104,34 +106,18 @@ function staleTooOften(): ApiError {
   );
 }
 
-/** The admission statements of a signed request, marked as taken by the batch that carries them. */
-function takeAdmission(c: Context<AppEnv>): Sql[] {
-  const admission = c.get("admission");
-  return admission && !admission.done ? admissionStatements(admission) : [];
-}
-
-/**
- * A request's batch: its admission guard merged with the guards that open `statements` (one
- * statement, the same first answer), then the `jti` recorded, then the rest, adjacent guards
- * merged too. Only for batches whose results are read from the end (the stored response).
- */
-function batchOf(c: Context<AppEnv>, statements: Sql[]): Sql[] {
-  const [admissionGuard, recordJti] = takeAdmission(c);
-  const merged = mergeGuards(admissionGuard ? [admissionGuard, ...statements] : statements);
-  return recordJti ? [...merged.slice(0, 1), recordJti, ...merged.slice(1)] : merged;
-}
-
-function admitted(c: Context<AppEnv>): void {
-  const admission = c.get("admission");
-  if (admission) c.set("admission", { ...admission, done: true });
-}
-
 /**
  * The answers below are raw Responses (bytes rendered by SQL and stored as they are); each
  * route's schema documents their shape, so they are typed `any` to the routes.
  */
 // biome-ignore lint/suspicious/noExplicitAny: see above.
 type RouteAnswer = Promise<any>;
+
+/** What a command is decided with: the catalogue, the clock, where its batch runs. */
+function contextOf(catalogue: Catalogue, now: number, placed: Placed): CommandContext {
+  const split = placed.sharded && !placed.onMain;
+  return { catalogue, now, bucket: placed.bucket, db: placed.db, split, shard: placed.placement?.shard.index ?? 0 };
+}
 
 /** What a request is about (a member, one of its transactions), so its batch runs on the member's shard. */
 export interface About {
@@ -161,14 +147,7 @@ export async function runWrite(
     const cat = await catalogue(c.env.DB, now);
     let p: ReturnType<typeof plan>;
     try {
-      p = plan({
-        catalogue: cat,
-        now,
-        bucket: placed.bucket,
-        db: placed.db,
-        split: placed.sharded && !placed.onMain,
-        shard: placed.placement?.shard.index ?? 0,
-      });
+      p = plan(contextOf(cat, now, placed));
     } catch (error) {
       if (!(error instanceof StaleCatalogue) || attempt >= MAX_STALE_RETRIES) throw error;
       forgetCatalogue();
@@ -203,39 +182,6 @@ export async function runWrite(
 }
 
 /**
- * A write without a key on a shard other than main (N > 1): round one on main, the signed
- * request's checks with what the plan decides there; answers the shard's statements.
- */
-async function roundOneOnMain(
-  c: Context<AppEnv>,
-  placed: Placed,
-  p: { statements: Sql[]; roundOne?: WritePlan["roundOne"] },
-): Promise<Sql[]> {
-  if (placed.onMain || !p.roundOne) {
-    await admitOnMain(c, placed);
-    return p.statements;
-  }
-  const admission = takeAdmission(c);
-  const statements = [...admission, ...p.roundOne.statements];
-  if (statements.length === 0) return p.roundOne.after([]).statements;
-  let results: D1Result[];
-  try {
-    results = await runBatch(c.env.DB, statements);
-  } catch (error) {
-    throw admissionError(error) ?? error;
-  }
-  admitted(c);
-  return p.roundOne.after(results.slice(admission.length)).statements;
-}
-
-/** A refusal that is not stored (no key) is recorded (a risk decline's event) on the member's shard, the jti in main. */
-async function recordRefusal(c: Context<AppEnv>, placed: Placed, statements: Sql[]): Promise<void> {
-  if (!placed.onMain) await admitFirst(c);
-  await runBatch(placed.db, [...takeAdmission(c), ...statements]);
-  admitted(c);
-}
-
-/**
  * After a failed batch: whether the request is decided again (placed again, or on a catalogue
  * found stale: reloaded, and copied first to a shard whose copy was behind).
  */
@@ -244,19 +190,6 @@ async function placedAgain(c: Context<AppEnv>, placed: Placed, error: unknown): 
   if (guardViolated(error) !== "catalogue_stale") return false;
   forgetCatalogue();
   return true;
-}
-
-/** The signed request's checks on their own, now (a write in several steps checks it before the first). */
-export async function admitFirst(c: Context<AppEnv>): Promise<void> {
-  const admission = c.get("admission");
-  if (!admission || admission.done) return;
-  await admit(c.env.DB, admission);
-  admitted(c);
-}
-
-/** At N > 1 a batch on another shard cannot check the signed request: main does, first (round one). */
-async function admitOnMain(c: Context<AppEnv>, placed: Placed): Promise<void> {
-  if (!placed.onMain) await admitFirst(c);
 }
 
 /**
@@ -293,14 +226,7 @@ export async function runRead(c: Context<AppEnv>, plan: (ctx: CommandContext) =>
     const cat = await catalogue(c.env.DB, now);
     let p: ReadPlan;
     try {
-      p = plan({
-        catalogue: cat,
-        now,
-        bucket: placed.bucket,
-        db: placed.db,
-        split: placed.sharded && !placed.onMain,
-        shard: placed.placement?.shard.index ?? 0,
-      });
+      p = plan(contextOf(cat, now, placed));
     } catch (error) {
       if (!(error instanceof StaleCatalogue) || attempt >= MAX_STALE_RETRIES) throw error;
       forgetCatalogue();
@@ -348,14 +274,7 @@ async function decide(c: Context<AppEnv>, planner: Planner, key: IdempotencyKey,
     const cat = await catalogue(c.env.DB, now);
     let p: WritePlan;
     try {
-      p = await planner({
-        catalogue: cat,
-        now,
-        bucket: placed.bucket,
-        db: placed.db,
-        split: placed.sharded && !placed.onMain,
-        shard: placed.placement?.shard.index ?? 0,
-      });
+      p = await planner(contextOf(cat, now, placed));
     } catch (error) {
       if (error instanceof StaleCatalogue && attempt < MAX_STALE_RETRIES) {
         forgetCatalogue();
@@ -437,21 +356,6 @@ function shardDb(c: Context<AppEnv>, index: number): D1Database {
   const shard = shardsOf(c.env)[index];
   if (!shard) throw new Error(`a claim names shard ${index}, which is not bound`);
   return shard.db;
-}
-
-/**
- * A shard batch that did not commit drew nothing on its funding reservation: given back now (the
- * release first makes the draw impossible on the shard); a release that fails is the job's.
- */
-async function releaseAfterFailure(c: Context<AppEnv>, placed: Placed, p: WritePlan): Promise<void> {
-  const reservation = p.roundOne?.reservation;
-  const shard = placed.placement?.shard;
-  if (reservation === undefined || !shard) return;
-  try {
-    await releaseReservation(c.env, shard, reservation, c.get("now"));
-  } catch (error) {
-    console.error("funding reservation not released; the scheduled job settles it", error);
-  }
 }
 
 /** A keyed batch failed: placed again, a replay, or a business outcome stored. */

@@ -3,10 +3,11 @@ import type { Context } from "hono";
 import { GUARD_MESSAGES, guardViolated } from "../db/guard";
 import { runBatch, type Sql } from "../db/sql-template";
 import { toRfc3339 } from "../db/time";
+import { admitFirst } from "../http/admission-batch";
 import type { RouteModule } from "../http/app";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
-import { admitFirst, runWrite } from "../http/runner";
+import { runWrite } from "../http/runner";
 import { errorResponses, jsonBody, jsonResponse, PARTNER_AUTH_ERRORS } from "../http/schemas";
 import { tag } from "../http/tags";
 import {
