@@ -20,17 +20,22 @@ interface ClaimRow {
   shard: number;
 }
 
+/**
+ * The claim names the shard this request is placed on now. The same request placed again (its
+ * ref turned out to be linked to a member elsewhere) moves its own claim: a record of it can only
+ * be on the member's shard, since a batch placed anywhere else fails its placement guard.
+ */
 function insertClaim(k: IdempotencyKey, shard: number, now: number): Sql {
   return sql`INSERT INTO request_claims (scope, key, request_hash, shard, created_at)
     SELECT ${k.scope}, ${k.key}, ${k.hash}, ${shard}, ${now}
      WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE scope = ${k.scope} AND key = ${k.key})
-    ON CONFLICT (scope, key) DO NOTHING`;
+    ON CONFLICT (scope, key) DO UPDATE SET shard = excluded.shard WHERE request_claims.request_hash = excluded.request_hash`;
 }
 
-/** The key's claim in main, or main's own record of it (shard 0). */
+/** Main's own record of the key (shard 0), else its claim: the first row decides. */
 export function readClaim(k: IdempotencyKey): Sql {
-  return sql`SELECT request_hash, shard FROM request_claims WHERE scope = ${k.scope} AND key = ${k.key}
-    UNION ALL SELECT request_hash, 0 FROM idempotency_keys WHERE scope = ${k.scope} AND key = ${k.key}`;
+  return sql`SELECT request_hash, 0 AS shard FROM idempotency_keys WHERE scope = ${k.scope} AND key = ${k.key}
+    UNION ALL SELECT request_hash, shard FROM request_claims WHERE scope = ${k.scope} AND key = ${k.key}`;
 }
 
 export function reusedKey(): ApiError {
@@ -58,12 +63,15 @@ export async function claimOnMain(
 }
 
 /**
- * A write decided on main itself at N > 1: a claim of its key (another request's, or one whose
- * record is on another shard) fails this guard like a record would; the runner's replay then
- * reads the claim.
+ * A write decided on main itself at N > 1: another request's claim of its key fails this guard
+ * like a record would (the runner's replay then reads the claim: 409). A claim of this same
+ * request naming another shard is its own earlier placement (see insertClaim): main decides.
  */
 export function claimElsewhereGuard(k: IdempotencyKey): Sql {
-  return guard("idempotency_key_exists", sql`EXISTS (SELECT 1 FROM request_claims WHERE scope = ${k.scope} AND key = ${k.key})`);
+  return guard(
+    "idempotency_key_exists",
+    sql`EXISTS (SELECT 1 FROM request_claims WHERE scope = ${k.scope} AND key = ${k.key} AND request_hash <> ${k.hash})`,
+  );
 }
 
 /**

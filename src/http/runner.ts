@@ -458,7 +458,7 @@ async function replay(c: Context<AppEnv>, key: IdempotencyKey, db: D1Database, p
   if (withClaim) {
     const claim = results[results.length - 1]?.results[0] as { request_hash: string; shard: number } | undefined;
     if (claim && claim.request_hash !== key.hash) throw reusedKey();
-    if (claim && claim.shard !== 0) return replay(c, key, shardDb(c, claim.shard));
+    // A claim of this request for another shard is its own earlier placement: main's record decides.
     results = results.slice(0, -1);
   }
   return answerFromRecord(key, results[results.length - 1]?.results?.[0] as StoredRecord | undefined, false);

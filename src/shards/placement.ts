@@ -72,6 +72,11 @@ function linkKey(partnerId: string, memberRef: string): string {
   return `${partnerId}\u0000${memberRef}`;
 }
 
+/** Forgets every learnt link (an isolate that never saw them: the tests' way to be one). */
+export function forgetLearntLinks(): void {
+  learntLinks.clear();
+}
+
 export function learnLink(partnerId: string, memberRef: string, memberId: string): void {
   if (learntLinks.size >= MAX_LEARNT_LINKS) {
     const oldest = learntLinks.keys().next().value;

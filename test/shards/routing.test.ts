@@ -4,7 +4,7 @@ import type { Env } from "../../src/env";
 import { ledgerInvariantViolations } from "../../src/ledger/invariants";
 import { spreadOverShards } from "../../src/shards/bucket-map-store";
 import { bucketOf, shardOfBucket } from "../../src/shards/buckets";
-import { forgetBucketMap } from "../../src/shards/placement";
+import { forgetBucketMap, forgetLearntLinks } from "../../src/shards/placement";
 import { shardsOf } from "../../src/shards/registry";
 import { setRules } from "../risk/support";
 import { operator, type TestPartner, workerFetch } from "../support/exchange";
@@ -119,6 +119,24 @@ describe("a ref linked to a member on another shard", () => {
     // The same PUT again is the existing link (200), from any isolate's view of the directory.
     const again = await B.client.put<{ member: { id: string } }>(`/v1/members/${bRef}`, { context: CONTEXT });
     expect(expectOk(again, 200).member.id).toBe(memberId);
+  });
+
+  it("a keyed earn by a linked ref this isolate never saw: placed by the ref, then on the member's shard, once; replayed", async () => {
+    const ownRef = await refOn(A, 0);
+    await enrol(A, ownRef);
+    const code = expectOk(await A.client.post<{ link_code: string }>(`/v1/members/${ownRef}/link-codes`, {}), 201);
+    const bRef = await refOn(B, 1);
+    expectOk(await B.client.put(`/v1/members/${bRef}`, { link_code: code.link_code, context: CONTEXT }), 201);
+    forgetLearntLinks();
+    const key = `linked-${Date.now()}`;
+    const body = { member_ref: bRef, points: 25, context: CONTEXT };
+    const first = await B.client.post<TxnResult>("/v1/earn", body, { idempotencyKey: key });
+    expect(first.status, first.text).toBe(201);
+    forgetLearntLinks();
+    const replay = await B.client.post<TxnResult>("/v1/earn", body, { idempotencyKey: key });
+    expect(replay.status, replay.text).toBe(201);
+    expect(replay.text).toBe(first.text);
+    expect((await balance(A, ownRef)).points.available).toBe(25);
   });
 
   it("a ref already enrolled on its own shard conflicts with a link code for a member elsewhere, and nothing is written", async () => {
