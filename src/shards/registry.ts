@@ -52,8 +52,20 @@ function shardNumberOf(name: string): number | undefined {
   return Number(suffix);
 }
 
+/** Every request places itself with the shard list: read from an env object once (its bindings do not change). */
+const listed = new WeakMap<object, Shard[]>();
+
 /** The shards bound to the worker, in shard order: DB, then SHARD_1 … SHARD_{N−1}, with no gap. */
 export function shardsOf(env: Pick<Env, "DB">): Shard[] {
+  let shards = listed.get(env);
+  if (!shards) {
+    shards = listShards(env);
+    listed.set(env, shards);
+  }
+  return shards;
+}
+
+function listShards(env: Pick<Env, "DB">): Shard[] {
   const bound = env as unknown as Record<string, unknown>;
   if (!isD1(bound.DB)) throw new ShardConfigError("DB is not a D1 database binding");
   const numbered = new Map<number, D1Database>();

@@ -2,11 +2,11 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { spreadOverShards } from "../../src/shards/bucket-map-store";
-import { bucketOf, shardOfBucket } from "../../src/shards/buckets";
 import { mergeStreams } from "../../src/shards/merge";
 import { setRules } from "../risk/support";
 import { operator, type TestPartner } from "../support/exchange";
 import { burn, earn, enrol, expectOk, partnerWithCard } from "../support/ledger";
+import { refOnShard } from "../support/shards";
 
 /**
  * The operator's lists that span members read every shard (issue 11 §4: "reviews and risk
@@ -14,12 +14,7 @@ import { burn, earn, enrol, expectOk, partnerWithCard } from "../support/ledger"
  * on both shards are listed, each once, in one order, across pages.
  */
 
-async function refOn(partner: TestPartner, shard: number, i: number): Promise<string> {
-  for (let j = 0; ; j++) {
-    const ref = `l-${shard}-${i}-${j}`;
-    if (shardOfBucket(await bucketOf(partner.id, ref), 2) === shard) return ref;
-  }
-}
+const refOn = (partner: TestPartner, shard: number, i: number) => refOnShard(partner.id, shard, `l${i}`);
 
 let A: TestPartner;
 const members: string[] = [];

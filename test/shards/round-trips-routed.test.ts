@@ -4,10 +4,10 @@ import { PartnerClient } from "../../packages/partner-sdk/src/index";
 import type { Env } from "../../src/env";
 import { app } from "../../src/index";
 import { spreadOverShards } from "../../src/shards/bucket-map-store";
-import { bucketOf, shardOfBucket } from "../../src/shards/buckets";
 import { type CallCounter, counting } from "../support/d1-calls";
 import { BASE_URL, type TestPartner } from "../support/exchange";
 import { CONTEXT, enrol, expectOk, partnerWithCard } from "../support/ledger";
+import { refOnShard } from "../support/shards";
 
 /**
  * D1 round trips per operation at N = 2 with the member buckets spread (issue 11 §2; BENCHMARKS.md
@@ -39,15 +39,7 @@ beforeAll(async () => {
   await spreadOverShards(env as unknown as Env);
   p = await partnerWithCard();
   client = new PartnerClient({ baseUrl: BASE_URL, credentials: p.credentials, fetch: countedFetch, maxRetries: 0 });
-  for (const want of [0, 1]) {
-    for (let i = 0; ; i++) {
-      const ref = `rt-${want}-${i}`;
-      if (shardOfBucket(await bucketOf(p.id, ref), 2) === want) {
-        refs[want] = ref;
-        break;
-      }
-    }
-  }
+  for (const want of [0, 1]) refs[want] = await refOnShard(p.id, want, "rt");
   // Warm this isolate's bucket map and catalogue (each read once per isolate, not per request).
   for (const ref of refs) await enrol(p, ref);
   await client.get(`/v1/members/${refs[1]}/balance`);
@@ -77,11 +69,7 @@ describe("round trips per operation at N = 2, routed", () => {
   });
 
   it("an enrolment on shard 1: main's checks, then the shard's batch", async () => {
-    let ref = "";
-    for (let i = 0; ; i++) {
-      ref = `rt-new-${i}`;
-      if (shardOfBucket(await bucketOf(p.id, ref), 2) === 1) break;
-    }
+    const ref = await refOnShard(p.id, 1, "rt-new");
     const enrolled = await roundTrips(async () => ({
       status: (await client.put(`/v1/members/${ref}`, { context: CONTEXT })).status,
     }));

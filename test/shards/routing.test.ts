@@ -11,6 +11,7 @@ import { operator, type TestPartner, workerFetch } from "../support/exchange";
 import { runScheduledJobs } from "../support/jobs";
 import { balance, burn, CONTEXT, earn, enrol, expectOk, partnerWithCard, type TxnResult } from "../support/ledger";
 import { partnerFunding, reverse } from "../support/ledger-flows";
+import { refOnShard } from "../support/shards";
 import { send, signFor } from "../support/tamper";
 
 /**
@@ -33,12 +34,7 @@ async function count(shard: number, query: string, ...binds: unknown[]): Promise
 }
 
 /** A fresh ref of `partner` whose own bucket is on `shard`. */
-async function refOn(partner: TestPartner, shard: number, prefix = "r"): Promise<string> {
-  for (let i = 0; ; i++) {
-    const ref = `${prefix}-${shard}-${Date.now().toString(36)}-${i}`;
-    if (shardOfBucket(await bucketOf(partner.id, ref), 2) === shard) return ref;
-  }
-}
+const refOn = (partner: TestPartner, shard: number, prefix = "r") => refOnShard(partner.id, shard, prefix);
 
 let A: TestPartner;
 let B: TestPartner;
